@@ -1,0 +1,33 @@
+# newsevents: `make repro` and `make test` are all the set-up a fresh clone needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup repro test labelstudio labelstudio-stop
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install the project with the pinned versions
+
+repro: setup ## run the DVC pipeline (prepare → train → evaluate)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+
+test: setup ## run the test suite (starts its own Label Studio server)
+	scripts/labelstudio.sh install
+	$(BIN)/pytest
+
+labelstudio: ## install (once) and start Label Studio on 127.0.0.1:8080; prints how to log in
+	scripts/labelstudio.sh start
+
+labelstudio-stop: ## stop the Label Studio server started by `make labelstudio`
+	scripts/labelstudio.sh stop

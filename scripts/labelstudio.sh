@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Label Studio for this project: installed in its own virtual environment (it pins many packages
+# that would clash with the training stack), run on 127.0.0.1 with its data inside the project.
+#
+#   scripts/labelstudio.sh install   create .venv-labelstudio from constraints-labelstudio.txt
+#   scripts/labelstudio.sh start     install if needed, start, wait until it answers, print login
+#   scripts/labelstudio.sh stop      stop the server started by `start`
+#   scripts/labelstudio.sh env       print `export LABEL_STUDIO_URL=... LABEL_STUDIO_API_KEY=...`
+#
+# Settings (environment, with defaults):
+#   LABEL_STUDIO_PORT=8080  LABEL_STUDIO_DATA=.labelstudio  LABEL_STUDIO_VENV=.venv-labelstudio
+#   LABEL_STUDIO_USERNAME=admin@newsevents.local
+#   LABEL_STUDIO_PASSWORD, LABEL_STUDIO_USER_TOKEN: generated on first start and kept in
+#   $LABEL_STUDIO_DATA/credentials.env (git-ignored), so no secret is ever written to git.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT=${LABEL_STUDIO_PORT:-8080}
+DATA=$(realpath -m "${LABEL_STUDIO_DATA:-.labelstudio}")
+VENV=${LABEL_STUDIO_VENV:-.venv-labelstudio}
+PYTHON=${PYTHON:-python3.11}
+URL="http://127.0.0.1:${PORT}"
+CREDENTIALS="$DATA/credentials.env"
+PIDFILE="$DATA/server.pid"
+LOG="$DATA/server.log"
+SHOWN_LOG=$(realpath -m --relative-to=. "$LOG")
+STARTUP_SECONDS=${LABEL_STUDIO_STARTUP_SECONDS:-300}
+
+install() {
+  if [ -x "$VENV/bin/label-studio" ] && cmp -s constraints-labelstudio.txt "$VENV/.installed"; then
+    return
+  fi
+  echo "Installing Label Studio into $VENV (a few minutes, once)..." >&2
+  command -v "$PYTHON" >/dev/null || PYTHON=python3
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --upgrade pip >&2
+  "$VENV/bin/pip" install --quiet -r constraints-labelstudio.txt >&2
+  cp constraints-labelstudio.txt "$VENV/.installed"
+}
+
+credentials() {
+  mkdir -p "$DATA"
+  if [ ! -f "$CREDENTIALS" ]; then
+    (umask 077; {
+      echo "LABEL_STUDIO_USERNAME=${LABEL_STUDIO_USERNAME:-admin@newsevents.local}"
+      echo "LABEL_STUDIO_PASSWORD=${LABEL_STUDIO_PASSWORD:-$(openssl rand -hex 8)}"
+      echo "LABEL_STUDIO_USER_TOKEN=${LABEL_STUDIO_USER_TOKEN:-$(openssl rand -hex 20)}"
+    } > "$CREDENTIALS")
+  fi
+  # shellcheck disable=SC1090
+  . "$CREDENTIALS"
+}
+
+running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+start() {
+  install
+  credentials
+  if running; then
+    echo "Label Studio is already running at $URL (pid $(cat "$PIDFILE"))." >&2
+  else
+    mkdir -p "$DATA"
+    LABEL_STUDIO_BASE_DATA_DIR="$DATA" \
+    LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true \
+    LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK=true \
+    LABEL_STUDIO_USERNAME="$LABEL_STUDIO_USERNAME" \
+    LABEL_STUDIO_PASSWORD="$LABEL_STUDIO_PASSWORD" \
+    LABEL_STUDIO_USER_TOKEN="$LABEL_STUDIO_USER_TOKEN" \
+    COLLECT_ANALYTICS=false \
+      nohup "$VENV/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$PORT" \
+        --data-dir "$DATA" --username "$LABEL_STUDIO_USERNAME" \
+        --password "$LABEL_STUDIO_PASSWORD" --user-token "$LABEL_STUDIO_USER_TOKEN" \
+        --enable-legacy-api-token > "$LOG" 2>&1 < /dev/null &
+    echo $! > "$PIDFILE"
+    echo "Starting Label Studio at $URL (log: $SHOWN_LOG)..." >&2
+    for _ in $(seq "$STARTUP_SECONDS"); do
+      if ! running; then
+        echo "Label Studio exited during start-up; last lines of $LOG:" >&2
+        tail -n 20 "$LOG" >&2
+        exit 1
+      fi
+      # The API answers only once migrations are done and the user exists.
+      if curl -fs -o /dev/null -H "Authorization: Token $LABEL_STUDIO_USER_TOKEN" "$URL/api/projects"; then
+        break
+      fi
+      sleep 1
+    done
+    if ! curl -fs -o /dev/null -H "Authorization: Token $LABEL_STUDIO_USER_TOKEN" "$URL/api/projects"; then
+      echo "Label Studio did not answer within ${STARTUP_SECONDS}s; see $LOG" >&2
+      exit 1
+    fi
+  fi
+  cat >&2 <<MSG
+Label Studio is up: $URL
+  log in as:  $LABEL_STUDIO_USERNAME  /  $LABEL_STUDIO_PASSWORD
+  for the CLI: eval "\$(scripts/labelstudio.sh env)"   then   newsevents ls push
+  stop with:  make labelstudio-stop
+MSG
+}
+
+stop() {
+  if running; then
+    pid=$(cat "$PIDFILE")
+    kill "$pid"
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -9 "$pid" 2>/dev/null || true
+    echo "Label Studio stopped." >&2
+  else
+    echo "Label Studio is not running." >&2
+  fi
+  rm -f "$PIDFILE"
+}
+
+env_exports() {
+  credentials
+  echo "export LABEL_STUDIO_URL=$URL"
+  echo "export LABEL_STUDIO_API_KEY=$LABEL_STUDIO_USER_TOKEN"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  env) env_exports ;;
+  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,117 @@
+"""The ``newsevents`` command. Thin: each subcommand parses arguments and calls one function."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from newsevents import params as P
+
+logger = logging.getLogger("newsevents")
+
+DEFAULT_PROJECT = "seeds"
+
+
+def _ls_push(args: argparse.Namespace) -> None:
+    from newsevents import corpus, labelstudio
+
+    prm = P.load_params(args.params)
+    tasks = []
+    for path in args.inputs:
+        for article in corpus.read_articles(path):
+            sentences = corpus.segment(article)
+            tasks += labelstudio.sentence_tasks(article, sentences, prm.prepare.context_sentences)
+    client = labelstudio.connect()
+    config = args.config.read_text(encoding="utf-8")
+    project = labelstudio.ensure_project(client, args.project, config, _instructions(args.guidelines))
+    added, present = labelstudio.push(client, project, tasks)
+    logger.info("project %r: imported %d new tasks, %d already there", args.project, added, present)
+
+
+def _instructions(guidelines: Path) -> str:
+    """The guidelines as Label Studio's annotator instructions (shown as preformatted text)."""
+    if not guidelines.exists():
+        return ""
+    import html
+
+    return f"<pre style='white-space: pre-wrap'>{html.escape(guidelines.read_text(encoding='utf-8'))}</pre>"
+
+
+def _ls_pull(args: argparse.Namespace) -> None:
+    from newsevents import labelstudio
+
+    client = labelstudio.connect()
+    out = args.output or P.ANNOTATIONS_DIR / f"{args.project}.json"
+    projects = [p for p in client.projects.list(title=args.project) if p.title == args.project]
+    if not projects:
+        raise labelstudio.LabelStudioError(f"no project called {args.project!r} on this server")
+    n = labelstudio.pull(client, projects[0].id, out)
+    logger.info("wrote %d tasks of project %r to %s", n, args.project, out)
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from newsevents import dataset
+
+    prm = P.load_params(args.params)
+    exports = dataset.find_exports(args.labels)
+    rows, card = dataset.prepare(exports, prm.prepare.n_folds)
+    dataset.write_training(args.output, rows, card)
+    total = card["total"]
+    logger.info(
+        "prepare: %d examples from %d export(s) (%s), %d excluded → %s",
+        total["sentences"], len(exports),
+        ", ".join(f"{s}: {c['sentences']}" for s, c in card["per_source"].items()),
+        card["excluded"]["count"], args.output,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsevents", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--params", type=Path, default=P.PARAMS_FILE, help="params file (%(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("ls", help="Label Studio: push tasks, pull annotations")
+    ls_sub = ls.add_subparsers(dest="ls_command", required=True)
+    push = ls_sub.add_parser("push", help="import article sentences as tasks (no duplicates)")
+    push.add_argument("inputs", nargs="*", type=Path, default=[P.SEEDS_DIR],
+                      help=".txt files, folders of them, or JSONL articles (default: seeds/)")
+    push.add_argument("--project", default=DEFAULT_PROJECT, help="project title (%(default)s)")
+    push.add_argument("--config", type=Path, default=P.LABEL_CONFIG, help="labeling interface")
+    push.add_argument("--guidelines", type=Path, default=P.LABELS_DIR / "guidelines.md")
+    push.set_defaults(func=_ls_push)
+    pull = ls_sub.add_parser("pull", help="export annotations to labels/annotations/<project>.json")
+    pull.add_argument("--project", default=DEFAULT_PROJECT, help="project title (%(default)s)")
+    pull.add_argument("--output", type=Path, help="export file (default: labels/annotations/<project>.json)")
+    pull.set_defaults(func=_ls_pull)
+
+    prep = sub.add_parser("prepare", help="validate exports and write training/ (examples, folds, data card)")
+    prep.add_argument("--labels", type=Path, default=P.LABELS_DIR, help="folder of exports (%(default)s)")
+    prep.add_argument("--output", type=Path, default=P.TRAINING_DIR, help="output folder (%(default)s)")
+    prep.set_defaults(func=_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request is noise
+    from newsevents.corpus import CorpusError
+    from newsevents.labelstudio import ExportError, LabelStudioError
+    from newsevents.params import ParamsError
+
+    try:
+        args.func(args)
+    except (LabelStudioError, ExportError, CorpusError, ParamsError, ValueError, OSError) as err:
+        print(f"newsevents: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

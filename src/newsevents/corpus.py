@@ -1,0 +1,136 @@
+"""Read articles and split them into sentences with exact character offsets.
+
+News pages are not clean prose: headlines and section titles end without a period, live blogs
+have bullet lines, and scraped pages carry mastheads, breadcrumbs, credits and a trailing list
+of teasers for other stories. A line break is therefore always a sentence boundary, page
+furniture is skipped, and pysbd (a rule-based segmenter that knows abbreviations such as
+U.S., Mr. and Gen.) splits the prose inside each line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import pysbd
+
+from newsevents.schema import Article, Sentence
+
+# Indentation and bullet glyphs before a line's text; they belong to the layout, not the sentence.
+_BULLET = re.compile(r"^[\s•·▪◦‣●\-–*]+")
+# A line that opens a list of links to other stories: everything after it is page furniture.
+_TEASER_MARKERS = frozenset(
+    {"trends", "trending", "latest", "related", "related articles", "related stories", "read more",
+     "more stories", "most read", "most popular", "you may also like", "recommended"}
+)
+# Lines that are page furniture wherever they stand: credits, sources, breadcrumbs, timestamps.
+_FURNITURE = (
+    re.compile(r"^(source|sources|refs?|compiled by|images? from|photo|credit|copyright)\b.*$", re.I),
+    re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+Z?)?$"),  # ISO timestamps of teaser cards
+    re.compile(r"^[^.!?]*\s[/|]\s[^.!?]*$"),  # breadcrumbs: "World / Russia / Ukraine"
+)
+_MAX_FURNITURE_WORDS = 2  # "World", "Clam Reports": labels and bylines, never a headline
+# pysbd sometimes leaves a closing quote or a stray bracket as a piece of its own.
+_CLOSING = ("”", "’", '"', "'", "»", ")", "]")
+
+
+class CorpusError(ValueError):
+    """A problem with an input file, with the file (and line) named in the message."""
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """Each line with the offset of its first character."""
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        yield offset, line
+        offset += len(line)
+
+
+def is_furniture(line: str) -> bool:
+    """True for a line that is page layout rather than reporting."""
+    words = line.split()
+    if len(words) <= _MAX_FURNITURE_WORDS and not line.rstrip().endswith((".", "!", "?", "”", '"')):
+        return True
+    return any(p.match(line) for p in _FURNITURE)
+
+
+def segment(article: Article) -> list[Sentence]:
+    """Split an article into sentences; ``article.text[s.start:s.end] == s.text`` for each."""
+    sentences: list[Sentence] = []
+    for line_start, line in _lines(article.text):
+        body = line.rstrip()
+        lead = _BULLET.match(body)
+        start = lead.end() if lead else 0
+        body = body[start:]
+        if not body:
+            continue
+        if body.strip().lower().rstrip(":") in _TEASER_MARKERS:
+            break
+        if is_furniture(body):
+            continue
+        cursor = 0
+        for piece in _segmenter().segment(body):
+            piece = piece.strip()
+            if not piece:
+                continue
+            found = body.find(piece, cursor)
+            if found < 0:  # pysbd never rewrites text with clean=False; guard the invariant anyway
+                raise CorpusError(f"{article.id}: segmenter changed the text near {piece[:40]!r}")
+            cursor = found + len(piece)
+            begin = line_start + start + found
+            end = begin + len(piece)
+            if not any(c.isalnum() for c in piece):
+                # A closing quote ends the sentence before it; any other lone punctuation is debris.
+                if piece.startswith(_CLOSING) and sentences and sentences[-1].start >= line_start:
+                    last = sentences.pop()
+                    sentences.append(replace(last, end=end, text=article.text[last.start:end]))
+                continue
+            sentences.append(Sentence(article.id, len(sentences), begin, end, piece))
+    return sentences
+
+
+def read_text_file(path: Path) -> str:
+    """A UTF-8 text file, or CorpusError naming the file and the problem."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise CorpusError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CorpusError(f"{path}: not UTF-8 (byte {err.start}: {data[err.start:err.start + 1]!r})") from None
+
+
+def read_articles(path: Path) -> list[Article]:
+    """Articles from a .txt file, a folder of .txt files (recursively) or a JSONL file.
+
+    A .txt file's id is its name without the suffix; a JSONL line needs ``id`` and ``text``.
+    """
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        if not files:
+            raise CorpusError(f"{path}: no .txt files")
+        return [a for f in files for a in read_articles(f)]
+    if path.suffix == ".jsonl":
+        articles = []
+        for lineno, line in enumerate(read_text_file(path).splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CorpusError(f"{path}:{lineno}: not JSON: {err.msg}") from None
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row:
+                raise CorpusError(f"{path}:{lineno}: expected an object with 'id' and 'text'")
+            articles.append(Article(str(row["id"]), row["text"]))
+        return articles
+    return [Article(path.stem, read_text_file(path))]

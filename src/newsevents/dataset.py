@@ -1,0 +1,112 @@
+"""The data stage: validated exports → examples with article-grouped folds, and a data card.
+
+Real sentences (seed, newswire) are split into folds by group (article or source page), so no
+story text is ever on both sides of a split. Authored sentences get no fold: they are only ever
+training data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from newsevents import atomic
+from newsevents.labelstudio import ParsedExport, parse_export
+from newsevents.schema import EVENT_TYPES, REAL_SOURCES, SOURCES, Example
+
+logger = logging.getLogger(__name__)
+
+TRAIN_ONLY = None  # fold value of examples that are never evaluated on
+
+
+def find_exports(labels_dir: Path) -> list[Path]:
+    """Every Label Studio export under ``labels_dir`` (JSON files), in a stable order."""
+    return sorted(p for p in labels_dir.rglob("*.json") if p.is_file())
+
+
+def load_exports(paths: Sequence[Path]) -> ParsedExport:
+    """Parse and merge exports; a sentence id in two files is an error naming both."""
+    merged = ParsedExport()
+    where: dict[str, Path] = {}
+    for path in paths:
+        parsed = parse_export(path)
+        for ex in parsed.examples:
+            if ex.id in where:
+                raise ValueError(f"{path}: sentence {ex.id!r} is also in {where[ex.id]}")
+            where[ex.id] = path
+        merged.examples += parsed.examples
+        merged.excluded += parsed.excluded
+        merged.disagreements += parsed.disagreements
+    return merged
+
+
+def assign_folds(examples: Sequence[Example], n_folds: int) -> dict[str, int | None]:
+    """Fold per example id: groups of real sentences spread over folds, authored ones TRAIN_ONLY.
+
+    Groups are placed largest first into the currently smallest fold (as scikit-learn's
+    GroupKFold does), ties broken by name, so the split depends on the data alone.
+    """
+    sizes = Counter(ex.group for ex in examples if ex.source in REAL_SOURCES)
+    k = min(n_folds, len(sizes))
+    fold_of_group: dict[str, int] = {}
+    load = [0] * k
+    for group, size in sorted(sizes.items(), key=lambda gs: (-gs[1], gs[0])):
+        fold = min(range(k), key=lambda f: (load[f], f))
+        fold_of_group[group] = fold
+        load[fold] += size
+    return {
+        ex.id: fold_of_group[ex.group] if ex.source in REAL_SOURCES else TRAIN_ONLY for ex in examples
+    }
+
+
+def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, Any]:
+    """Counts per type, per source and per fold, and every excluded task with its reason."""
+    per_source: dict[str, Counter[str]] = {s: Counter() for s in SOURCES}
+    per_fold: dict[str, Counter[str]] = defaultdict(Counter)
+    groups: dict[str, set[str]] = defaultdict(set)
+    for ex in parsed.examples:
+        fold = folds[ex.id]
+        fold_key = "train_only" if fold is TRAIN_ONLY else str(fold)
+        for counter in (per_source[ex.source], per_fold[fold_key]):
+            counter["sentences"] += 1
+            counter["no_event"] += not ex.labels
+            counter.update(ex.labels)
+        groups[fold_key].add(ex.group)
+
+    def table(c: Counter[str]) -> dict[str, int]:
+        return {"sentences": c["sentences"], **{t: c[t] for t in EVENT_TYPES}, "no_event": c["no_event"]}
+
+    total = sum((per_source[s] for s in SOURCES), Counter())
+    return {
+        "event_types": list(EVENT_TYPES),
+        "total": table(total),
+        "per_source": {s: table(c) for s, c in per_source.items() if c["sentences"]},
+        "per_fold": {
+            f: {**table(per_fold[f]), "groups": len(groups[f])} for f in sorted(per_fold)
+        },
+        "excluded": {
+            "count": len(parsed.excluded),
+            "by_reason": dict(Counter(e["reason"].split(":")[0] for e in parsed.excluded)),
+            "tasks": parsed.excluded,
+        },
+        "disagreements": parsed.disagreements,
+    }
+
+
+def prepare(export_paths: Sequence[Path], n_folds: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Examples as rows (with their fold) and the data card, from the given exports."""
+    if not export_paths:
+        raise ValueError("no Label Studio exports found: run `newsevents ls pull` first")
+    parsed = load_exports(export_paths)
+    folds = assign_folds(parsed.examples, n_folds)
+    rows = [{**asdict(ex), "labels": list(ex.labels), "fold": folds[ex.id]} for ex in parsed.examples]
+    return rows, data_card(parsed, folds)
+
+
+def write_training(out_dir: Path, rows: list[dict[str, Any]], card: dict[str, Any]) -> None:
+    atomic.write_jsonl(out_dir / "examples.jsonl", rows)
+    atomic.write_json(out_dir / "data_card.json", card)

@@ -1,0 +1,95 @@
+"""Typed loading of ``params.yaml`` and the project's default paths: one source of truth for both.
+
+Unknown keys and wrong types are errors, not silent defaults, so a typo in ``params.yaml`` or in
+``dvc exp run -S`` cannot go unnoticed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+# Default folders, relative to the project root (where dvc.yaml lives). CLI options default to
+# these and dvc.yaml passes the same ones.
+SEEDS_DIR = Path("seeds")
+LABELS_DIR = Path("labels")
+ANNOTATIONS_DIR = LABELS_DIR / "annotations"
+AUTHORED_DIR = LABELS_DIR / "authored"
+LABEL_CONFIG = LABELS_DIR / "config.xml"
+TRAINING_DIR = Path("training")
+MODELS_DIR = Path("models")
+EVAL_DIR = Path("eval")
+PARAMS_FILE = Path("params.yaml")
+
+
+@dataclass(frozen=True)
+class BaseParams:
+    seed: int = 42  # every random choice (folds, init, shuffling) derives from this
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    n_folds: int = 5  # article-grouped cross-validation folds over the real sentences
+    context_sentences: int = 1  # sentences of article context shown either side in Label Studio
+
+
+@dataclass(frozen=True)
+class Params:
+    base: BaseParams = field(default_factory=BaseParams)
+    prepare: PrepareParams = field(default_factory=PrepareParams)
+
+
+class ParamsError(ValueError):
+    pass
+
+
+def _build(cls: type, values: Any, where: str) -> Any:
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ParamsError(f"{where}: expected a mapping, got {type(values).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ParamsError(f"{where}: unknown key(s) {unknown}; known: {sorted(names)}")
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        key = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value, key)
+        elif hint is float and isinstance(value, int) and not isinstance(value, bool):
+            kwargs[name] = float(value)
+        elif not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+            raise ParamsError(f"{key}: expected {hint.__name__}, got {value!r}")
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def parse_params(values: Any, where: str = "params.yaml") -> Params:
+    """Build Params from a parsed YAML mapping; raise ParamsError on unknown keys or bad types."""
+    params = _build(Params, values, "")
+    if params.prepare.n_folds < 2:
+        raise ParamsError(f"{where}: prepare.n_folds must be at least 2")
+    return params
+
+
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """Read and validate ``params.yaml``; a missing file gives the defaults."""
+    if not path.exists():
+        return Params()
+    with path.open(encoding="utf-8") as f:
+        try:
+            values = yaml.safe_load(f)
+        except yaml.YAMLError as err:
+            raise ParamsError(f"{path}: not valid YAML: {err}") from None
+    try:
+        return parse_params(values, str(path))
+    except ParamsError as err:
+        raise ParamsError(f"{path}: {err}") from None

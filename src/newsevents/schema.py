@@ -1,0 +1,81 @@
+"""The label set and the records that flow between stages.
+
+This is the only place the event types are written down; everything else imports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: The event types, in the fixed order used by every multi-hot vector and every model head.
+EVENT_TYPES: tuple[str, ...] = ("visit", "treaty", "strike", "sentence", "sanction")
+
+#: The explicit "no event" decision in the labeling interface. It is a decision, not a type:
+#: it never appears in an Example's labels, it only tells an empty answer from a skipped task.
+NO_EVENT = "none"
+
+#: Where an example came from. Seed and newswire sentences are real text; authored ones were
+#: written by the project to cover rare types and traps and are never evaluated on.
+SOURCES: tuple[str, ...] = ("seed", "newswire", "authored")
+REAL_SOURCES: frozenset[str] = frozenset({"seed", "newswire"})
+
+
+def check_labels(labels: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Return the labels in canonical order; raise ValueError naming any unknown one."""
+    unknown = sorted(set(labels) - set(EVENT_TYPES))
+    if unknown:
+        raise ValueError(f"unknown label(s) {unknown}; expected some of {list(EVENT_TYPES)}")
+    return tuple(t for t in EVENT_TYPES if t in labels)
+
+
+def multi_hot(labels: tuple[str, ...] | list[str]) -> list[float]:
+    """One float per event type, in EVENT_TYPES order (1.0 = present)."""
+    present = set(check_labels(labels))
+    return [1.0 if t in present else 0.0 for t in EVENT_TYPES]
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence located in its article: ``article.text[start:end] == text``."""
+
+    article_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.article_id}:{self.index}"
+
+
+@dataclass(frozen=True)
+class Example:
+    """A sentence with its gold labels, where it came from and the group it must stay with."""
+
+    id: str
+    text: str
+    labels: tuple[str, ...]
+    source: str
+    group: str  # article id or source page: examples of one group never straddle folds
+    context: str = ""
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown source {self.source!r}; expected one of {SOURCES}")
+        object.__setattr__(self, "labels", check_labels(self.labels))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Per-type probabilities for one sentence and the types above their thresholds."""
+
+    id: str
+    scores: dict[str, float] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()

@@ -1,0 +1,95 @@
+import json
+
+import pytest
+
+from newsevents.dataset import TRAIN_ONLY, assign_folds, data_card, load_exports, prepare, write_training
+from newsevents.labelstudio import ParsedExport, choices_result
+from newsevents.schema import Example
+
+from conftest import FIXTURES
+
+
+def ex(i: int, group: str, source: str = "seed", labels=()) -> Example:
+    return Example(f"{group}:{i}", f"Sentence {i} of {group}.", tuple(labels), source, group)
+
+
+def corpus() -> list[Example]:
+    out = []
+    for g, n in {"a1": 9, "a2": 7, "a3": 5, "a4": 3, "a5": 2, "a6": 1}.items():
+        out += [ex(i, g, labels=("visit",) if i == 0 else ()) for i in range(n)]
+    out += [ex(i, "page", source="newswire", labels=("strike",)) for i in range(4)]
+    out += [ex(i, "authored", source="authored", labels=("sanction",)) for i in range(6)]
+    return out
+
+
+def test_no_group_in_two_folds():
+    examples = corpus()
+    folds = assign_folds(examples, n_folds=3)
+    fold_of_group: dict[str, set] = {}
+    for e in examples:
+        fold_of_group.setdefault(e.group, set()).add(folds[e.id])
+    assert all(len(f) == 1 for f in fold_of_group.values())
+    assert {f for e in examples if e.source != "authored" for f in [folds[e.id]]} == {0, 1, 2}
+
+
+def test_authored_examples_are_never_in_an_evaluation_fold():
+    examples = corpus()
+    folds = assign_folds(examples, n_folds=3)
+    assert all(folds[e.id] is TRAIN_ONLY for e in examples if e.source == "authored")
+    assert all(folds[e.id] is not TRAIN_ONLY for e in examples if e.source != "authored")
+
+
+def test_folds_are_balanced_and_deterministic():
+    examples = corpus()
+    folds = assign_folds(examples, n_folds=3)
+    assert folds == assign_folds(list(reversed(examples)), n_folds=3)
+    sizes = [sum(1 for e in examples if folds[e.id] == f) for f in range(3)]
+    assert max(sizes) - min(sizes) <= 2  # 31 real sentences in groups of 9,7,5,4,3,2,1
+
+
+def test_fewer_groups_than_folds_gives_one_fold_per_group():
+    examples = [ex(0, "x"), ex(1, "x"), ex(0, "y")]
+    assert sorted(set(assign_folds(examples, n_folds=5).values())) == [0, 1]
+
+
+def test_data_card_counts_types_sources_folds_and_exclusions():
+    examples = corpus()
+    parsed = ParsedExport(examples, [{"file": "f.json", "task": 7, "sentence_id": "s", "reason": "not annotated"}], [])
+    card = data_card(parsed, assign_folds(examples, 3))
+    assert card["total"]["sentences"] == 37
+    assert card["per_source"]["seed"] == {"sentences": 27, "visit": 6, "treaty": 0, "strike": 0,
+                                          "sentence": 0, "sanction": 0, "no_event": 21}
+    assert card["per_source"]["authored"]["sanction"] == 6
+    assert card["per_source"]["newswire"]["strike"] == 4
+    assert card["per_fold"]["train_only"]["sentences"] == 6
+    assert sum(card["per_fold"][f]["sentences"] for f in ("0", "1", "2")) == 31
+    assert sum(card["per_fold"][f]["groups"] for f in ("0", "1", "2")) == 7
+    assert card["excluded"] == {"count": 1, "by_reason": {"not annotated": 1}, "tasks": parsed.excluded}
+
+
+def test_prepare_writes_examples_and_card_from_real_export(tmp_path):
+    rows, card = prepare([FIXTURES / "export_sample.json"], n_folds=5)
+    write_training(tmp_path, rows, card)
+    written = [json.loads(line) for line in (tmp_path / "examples.jsonl").read_text().splitlines()]
+    assert written == rows and len(rows) == 4
+    assert {r["fold"] for r in rows} == {0}  # one article: one fold
+    saved = json.loads((tmp_path / "data_card.json").read_text())
+    assert saved["excluded"]["count"] == 4
+    assert saved["excluded"]["by_reason"] == {
+        "annotators tied": 1, "cancelled (skipped by the annotator)": 1,
+        "empty annotation (no choice made)": 1, "not annotated": 1}
+    assert len(saved["disagreements"]) == 2
+
+
+def test_a_sentence_in_two_exports_is_an_error(tmp_path):
+    task = {"id": 1, "data": {"text": "Troops shelled the town.", "sentence_id": "art:0"},
+            "annotations": [{"id": 1, "result": choices_result(["strike"])}]}
+    for name in ("one.json", "two.json"):
+        (tmp_path / name).write_text(json.dumps([task]), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"two\.json: sentence 'art:0' is also in .*one\.json"):
+        load_exports([tmp_path / "one.json", tmp_path / "two.json"])
+
+
+def test_prepare_without_exports_says_what_to_do():
+    with pytest.raises(ValueError, match="newsevents ls pull"):
+        prepare([], n_folds=5)

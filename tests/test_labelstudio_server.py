@@ -1,0 +1,87 @@
+"""Against a real Label Studio server started by the test session (scripts/labelstudio.sh)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from newsevents import labelstudio as ls
+from newsevents.labelstudio import LabelStudioError, choices_result, parse_export
+
+from conftest import ROOT, _free_port
+
+pytestmark = pytest.mark.labelstudio
+N_SEED_SENTENCES = 153
+
+
+def newsevents(*args: str, env: dict[str, str], cwd=ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "newsevents.cli", *args], env=env, cwd=cwd,
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+def env_with(settings: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **settings}
+
+
+def test_push_twice_annotate_pull_and_parse(labelstudio_server, tmp_path):
+    env = env_with(labelstudio_server)
+    first = newsevents("ls", "push", "--project", "roundtrip", env=env)
+    assert first.returncode == 0, first.stderr
+    assert f"imported {N_SEED_SENTENCES} new tasks, 0 already there" in first.stderr
+    second = newsevents("ls", "push", "--project", "roundtrip", env=env)
+    assert second.returncode == 0, second.stderr
+    assert f"imported 0 new tasks, {N_SEED_SENTENCES} already there" in second.stderr
+
+    client = ls.connect(labelstudio_server["LABEL_STUDIO_URL"], labelstudio_server["LABEL_STUDIO_API_KEY"])
+    project = next(p for p in client.projects.list(title="roundtrip") if p.title == "roundtrip")
+    tasks = list(client.tasks.list(project=project.id, page_size=500))
+    assert len(tasks) == N_SEED_SENTENCES
+    assert len({t.data["sentence_id"] for t in tasks}) == N_SEED_SENTENCES
+    target = next(t for t in tasks if t.data["sentence_id"] == "001_df33677249d575f2:60")
+    client.annotations.create(id=target.id, result=choices_result(["sanction"]))
+
+    out = tmp_path / "roundtrip.json"
+    pulled = newsevents("ls", "pull", "--project", "roundtrip", "--output", str(out), env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    parsed = parse_export(out)
+    assert [(e.id, e.labels) for e in parsed.examples] == [("001_df33677249d575f2:60", ("sanction",))]
+    assert "designated two people and seven companies" in parsed.examples[0].text
+    assert len(parsed.excluded) == N_SEED_SENTENCES - 1
+
+    again = tmp_path / "again.json"
+    newsevents("ls", "pull", "--project", "roundtrip", "--output", str(again), env=env)
+    assert again.read_bytes() == out.read_bytes()  # a re-export gives a clean git diff
+    assert labelstudio_server["LABEL_STUDIO_API_KEY"] not in out.read_text()
+
+
+def test_wrong_token_is_a_one_line_error(labelstudio_server):
+    env = env_with({**labelstudio_server, "LABEL_STUDIO_API_KEY": "not-the-token"})
+    result = newsevents("ls", "pull", env=env)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "rejected LABEL_STUDIO_API_KEY" in result.stderr
+    with pytest.raises(LabelStudioError, match="rejected"):
+        ls.connect(labelstudio_server["LABEL_STUDIO_URL"], "not-the-token")
+
+
+def test_missing_token_is_a_one_line_error():
+    env = {k: v for k, v in os.environ.items() if k != "LABEL_STUDIO_API_KEY"}
+    result = newsevents("ls", "push", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        'newsevents: error: LABEL_STUDIO_API_KEY is not set: start it with `make labelstudio`, '
+        'then run eval "$(scripts/labelstudio.sh env)"'
+    )
+
+
+def test_unreachable_server_is_a_one_line_error():
+    url = f"http://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "LABEL_STUDIO_URL": url, "LABEL_STUDIO_API_KEY": "x"}
+    result = newsevents("ls", "pull", env=env)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"cannot reach Label Studio at {url}" in result.stderr and "LABEL_STUDIO_URL" in result.stderr

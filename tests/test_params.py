@@ -1,0 +1,37 @@
+import pytest
+
+from newsevents.params import Params, ParamsError, load_params, parse_params
+
+
+def test_defaults_and_overrides():
+    assert parse_params({}) == Params()
+    assert parse_params({"prepare": {"n_folds": 3}, "base": {"seed": 7}}).prepare.n_folds == 3
+
+
+def test_unknown_key_is_an_error():
+    with pytest.raises(ParamsError, match=r"prepare: unknown key\(s\) \['nfolds'\]"):
+        parse_params({"prepare": {"nfolds": 3}})
+    with pytest.raises(ParamsError, match=r"unknown key\(s\) \['trian'\]"):
+        parse_params({"trian": {}})
+
+
+def test_wrong_type_is_an_error():
+    with pytest.raises(ParamsError, match=r"prepare.n_folds: expected int, got '5'"):
+        parse_params({"prepare": {"n_folds": "5"}})
+    with pytest.raises(ParamsError, match=r"base.seed: expected int, got True"):
+        parse_params({"base": {"seed": True}})
+
+
+def test_too_few_folds():
+    with pytest.raises(ParamsError, match="n_folds must be at least 2"):
+        parse_params({"prepare": {"n_folds": 1}})
+
+
+def test_load_params_names_the_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("prepare:\n  n_folds: [\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"params\.yaml: not valid YAML"):
+        load_params(path)
+    path.write_text("prepare:\n  folds: 3\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"params\.yaml: .*unknown key"):
+        load_params(path)
