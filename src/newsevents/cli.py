@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -28,6 +29,24 @@ def _ls_push(args: argparse.Namespace) -> None:
     project = labelstudio.ensure_project(client, args.project, config, _instructions(args.guidelines))
     added, present = labelstudio.push(client, project, tasks)
     logger.info("project %r: imported %d new tasks, %d already there", args.project, added, present)
+
+
+def _ls_import(args: argparse.Namespace) -> None:
+    from newsevents import corpus, labelstudio
+
+    rows = []
+    for lineno, line in enumerate(corpus.read_text_file(args.file).splitlines(), 1):
+        if line.strip():
+            row = json.loads(line)
+            missing = {"id", "text", "labels"} - set(row)
+            if missing:
+                raise ValueError(f"{args.file}:{lineno}: missing {sorted(missing)}")
+            rows.append(row)
+    client = labelstudio.connect()
+    config = args.config.read_text(encoding="utf-8")
+    project = labelstudio.ensure_project(client, args.project, config, _instructions(args.guidelines))
+    added, present = labelstudio.push(client, project, labelstudio.labelled_tasks(rows, args.source))
+    logger.info("project %r: imported %d labelled tasks, %d already there", args.project, added, present)
 
 
 def _instructions(guidelines: Path) -> str:
@@ -82,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--config", type=Path, default=P.LABEL_CONFIG, help="labeling interface")
     push.add_argument("--guidelines", type=Path, default=P.LABELS_DIR / "guidelines.md")
     push.set_defaults(func=_ls_push)
+    imp = ls_sub.add_parser("import", help="import sentences that already carry labels, as annotated tasks")
+    imp.add_argument("file", type=Path, help='JSONL: {"id", "text", "labels", optional "note", "trap", "page"}')
+    imp.add_argument("--source", required=True, choices=["authored", "newswire"])
+    imp.add_argument("--project", required=True, help="project title")
+    imp.add_argument("--config", type=Path, default=P.LABEL_CONFIG, help="labeling interface")
+    imp.add_argument("--guidelines", type=Path, default=P.LABELS_DIR / "guidelines.md")
+    imp.set_defaults(func=_ls_import)
     pull = ls_sub.add_parser("pull", help="export annotations to labels/annotations/<project>.json")
     pull.add_argument("--project", default=DEFAULT_PROJECT, help="project title (%(default)s)")
     pull.add_argument("--output", type=Path, help="export file (default: labels/annotations/<project>.json)")

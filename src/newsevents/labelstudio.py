@@ -62,6 +62,28 @@ def sentence_tasks(
     return tasks
 
 
+def labelled_tasks(rows: Sequence[dict[str, Any]], source: str) -> list[dict[str, Any]]:
+    """Tasks with an annotation for sentences that already carry labels (authored, newswire).
+
+    A row needs ``id``, ``text`` and ``labels``; ``note``, ``trap`` and ``page`` (the address the
+    sentence was read from, which groups its folds) are kept in the task data for reviewers.
+    """
+    tasks = []
+    for row in rows:
+        page = row.get("page")
+        data = {
+            "sentence_id": f"{source}:{row['id']}",
+            "text": row["text"],
+            "context_before": "",
+            "context_after": "",
+            "group": page or source,
+            "source": source,
+            **{k: row[k] for k in ("note", "trap", "page") if row.get(k) is not None},
+        }
+        tasks.append({"data": data, "annotations": [{"result": choices_result(row["labels"])}]})
+    return tasks
+
+
 def choices_result(labels: Iterable[str]) -> list[dict[str, Any]]:
     """An annotation/prediction result choosing ``labels`` (or the explicit no-event choice)."""
     chosen = [t for t in EVENT_TYPES if t in set(labels)] or [NO_EVENT]
@@ -105,9 +127,14 @@ def ensure_project(client: Any, title: str, label_config: str, instructions: str
     """The id of the project called ``title``, created (or its config updated) as needed."""
     for project in client.projects.list(title=title):
         if project.title == title:
+            changes = {}
             if project.label_config.strip() != label_config.strip():
-                client.projects.update(id=project.id, label_config=label_config)
-                logger.info("updated the labeling config of project %r", title)
+                changes["label_config"] = label_config
+            if instructions and (project.expert_instruction or "") != instructions:
+                changes.update(expert_instruction=instructions, show_instruction=True)
+            if changes:
+                client.projects.update(id=project.id, **changes)
+                logger.info("updated %s of project %r", " and ".join(sorted(changes)), title)
             return project.id
     project = client.projects.create(
         title=title, label_config=label_config, expert_instruction=instructions,
