@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -93,3 +94,18 @@ def test_a_sentence_in_two_exports_is_an_error(tmp_path):
 def test_prepare_without_exports_says_what_to_do():
     with pytest.raises(ValueError, match="newsevents ls pull"):
         prepare([], n_folds=5)
+
+
+def test_articles_of_one_story_share_a_fold(tmp_path):
+    from newsevents.dataset import read_stories
+
+    path = tmp_path / "stories.yaml"
+    path.write_text("summit:\n  - a1\n  - a3\n", encoding="utf-8")
+    stories = read_stories(path)
+    assert stories == {"a1": "story:summit", "a3": "story:summit"}
+    examples = [replace(e, group=stories.get(e.group, e.group)) for e in corpus()]
+    folds = assign_folds(examples, n_folds=3)
+    assert len({folds[e.id] for e in examples if e.group == "story:summit"}) == 1
+    path.write_text("one:\n  - a1\ntwo:\n  - a1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"stories\.yaml: a1 is in stories 'one' and 'two'"):
+        read_stories(path)

@@ -75,7 +75,8 @@ def _prepare(args: argparse.Namespace) -> None:
 
     prm = P.load_params(args.params)
     exports = dataset.find_exports(args.labels)
-    rows, card = dataset.prepare(exports, prm.prepare.n_folds)
+    stories = dataset.read_stories(Path(prm.prepare.stories))
+    rows, card = dataset.prepare(exports, prm.prepare.n_folds, stories)
     dataset.write_training(args.output, rows, card)
     total = card["total"]
     logger.info(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,26 @@ def load_exports(paths: Sequence[Path]) -> ParsedExport:
         merged.excluded += parsed.excluded
         merged.disagreements += parsed.disagreements
     return merged
+
+
+def read_stories(path: Path) -> dict[str, str]:
+    """Group id → story id, from a YAML mapping of story ids to lists of article ids or pages."""
+    import yaml
+
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as f:
+        stories = yaml.safe_load(f) or {}
+    if not isinstance(stories, dict) or not all(isinstance(v, list) for v in stories.values()):
+        raise ValueError(f"{path}: expected a mapping of story ids to lists of article ids")
+    story_of: dict[str, str] = {}
+    for story, members in stories.items():
+        for member in members:
+            if str(member) in story_of:
+                first = story_of[str(member)].removeprefix("story:")
+                raise ValueError(f"{path}: {member} is in stories {first!r} and {story!r}")
+            story_of[str(member)] = f"story:{story}"
+    return story_of
 
 
 def assign_folds(examples: Sequence[Example], n_folds: int) -> dict[str, int | None]:
@@ -97,11 +117,18 @@ def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, A
     }
 
 
-def prepare(export_paths: Sequence[Path], n_folds: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Examples as rows (with their fold) and the data card, from the given exports."""
+def prepare(
+    export_paths: Sequence[Path], n_folds: int, stories: dict[str, str] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Examples as rows (with their fold) and the data card, from the given exports.
+
+    ``stories`` maps an article id (or page) to its story; examples take the story as group.
+    """
     if not export_paths:
         raise ValueError("no Label Studio exports found: run `newsevents ls pull` first")
     parsed = load_exports(export_paths)
+    if stories:
+        parsed.examples = [replace(ex, group=stories.get(ex.group, ex.group)) for ex in parsed.examples]
     folds = assign_folds(parsed.examples, n_folds)
     rows = [{**asdict(ex), "labels": list(ex.labels), "fold": folds[ex.id]} for ex in parsed.examples]
     return rows, data_card(parsed, folds)

@@ -66,11 +66,12 @@ def labelled_tasks(rows: Sequence[dict[str, Any]], source: str) -> list[dict[str
     """Tasks with an annotation for sentences that already carry labels (authored, newswire).
 
     A row needs ``id``, ``text`` and ``labels``; ``note``, ``trap`` and ``page`` (the address the
-    sentence was read from, which groups its folds) are kept in the task data for reviewers.
+    sentence was read from, which groups its folds; ``seeds/newswire.jsonl`` calls it ``source``)
+    are kept in the task data for reviewers.
     """
     tasks = []
     for row in rows:
-        page = row.get("page")
+        page = row.get("page") or row.get("source")
         data = {
             "sentence_id": f"{source}:{row['id']}",
             "text": row["text"],
@@ -78,7 +79,8 @@ def labelled_tasks(rows: Sequence[dict[str, Any]], source: str) -> list[dict[str
             "context_after": "",
             "group": page or source,
             "source": source,
-            **{k: row[k] for k in ("note", "trap", "page") if row.get(k) is not None},
+            **({"page": page} if page else {}),
+            **{k: row[k] for k in ("note", "trap") if row.get(k) is not None},
         }
         tasks.append({"data": data, "annotations": [{"result": choices_result(row["labels"])}]})
     return tasks

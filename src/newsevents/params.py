@@ -34,13 +34,31 @@ class BaseParams:
 @dataclass(frozen=True)
 class PrepareParams:
     n_folds: int = 5  # article-grouped cross-validation folds over the real sentences
+    stories: str = "seeds/stories.yaml"  # articles of one story, kept in one fold
     context_sentences: int = 1  # sentences of article context shown either side in Label Studio
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    base_model: str = "sentence-transformers/all-MiniLM-L6-v2"  # hub id or local path; the default is packaged offline
+    epochs: int = 4
+    batch_size: int = 16  # sentences per step; ~35 tokens each
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1  # share of steps with a rising learning rate
+    max_length: int = 64  # tokens; longer sentences are truncated in training only
+    pos_weight: str = "sqrt"  # class imbalance: "none", or "sqrt" of negatives/positives per type
+    threads: int = 2  # torch CPU threads
 
 
 @dataclass(frozen=True)
 class Params:
     base: BaseParams = field(default_factory=BaseParams)
     prepare: PrepareParams = field(default_factory=PrepareParams)
+    train: TrainParams = field(default_factory=TrainParams)
+
+
+POS_WEIGHTS = ("none", "sqrt")
 
 
 class ParamsError(ValueError):
@@ -77,6 +95,8 @@ def parse_params(values: Any, where: str = "params.yaml") -> Params:
     params = _build(Params, values, "")
     if params.prepare.n_folds < 2:
         raise ParamsError(f"{where}: prepare.n_folds must be at least 2")
+    if params.train.pos_weight not in POS_WEIGHTS:
+        raise ParamsError(f"{where}: train.pos_weight must be one of {list(POS_WEIGHTS)}")
     return params
 
 

