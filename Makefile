@@ -22,8 +22,9 @@ setup: $(STAMP) ## create .venv and install the project with the pinned versions
 repro: setup ## run the DVC pipeline (prepare → train → evaluate)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
-test: setup ## run the test suite (starts its own Label Studio server)
+test: setup ## run the test suite (starts its own Label Studio server and headless Chromium)
 	scripts/labelstudio.sh install
+	scripts/install-chromium.sh
 	$(BIN)/pytest
 
 labelstudio: ## install (once) and start Label Studio on 127.0.0.1:8080; prints how to log in

@@ -87,6 +87,20 @@ def _prepare(args: argparse.Namespace) -> None:
     )
 
 
+def _train(args: argparse.Namespace) -> None:
+    from newsevents import train
+
+    prm = P.load_params(args.params)
+    train.train_stage(args.data, args.output, prm)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from newsevents import evaluate
+
+    prm = P.load_params(args.params)
+    evaluate.evaluate_stage(args.data, args.models, args.output, prm)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsevents", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -118,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--labels", type=Path, default=P.LABELS_DIR, help="folder of exports (%(default)s)")
     prep.add_argument("--output", type=Path, default=P.TRAINING_DIR, help="output folder (%(default)s)")
     prep.set_defaults(func=_prepare)
+
+    tr = sub.add_parser("train", help="cross-validate, tune thresholds, train and save the classifier")
+    tr.add_argument("--data", type=Path, default=P.TRAINING_DIR, help="prepare output (%(default)s)")
+    tr.add_argument("--output", type=Path, default=P.MODELS_DIR, help="models folder (%(default)s)")
+    tr.set_defaults(func=_train)
+
+    ev = sub.add_parser("evaluate", help="metrics vs baselines on the same folds, plots, dashboard")
+    ev.add_argument("--data", type=Path, default=P.TRAINING_DIR, help="prepare output (%(default)s)")
+    ev.add_argument("--models", type=Path, default=P.MODELS_DIR, help="train output (%(default)s)")
+    ev.add_argument("--output", type=Path, default=P.EVAL_DIR, help="evaluation folder (%(default)s)")
+    ev.set_defaults(func=_evaluate)
     return parser
 
 
@@ -130,11 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request is noise
     from newsevents.corpus import CorpusError
     from newsevents.labelstudio import ExportError, LabelStudioError
+    from newsevents.model import ModelError
     from newsevents.params import ParamsError
 
     try:
         args.func(args)
-    except (LabelStudioError, ExportError, CorpusError, ParamsError, ValueError, OSError) as err:
+    except (LabelStudioError, ExportError, CorpusError, ModelError, ParamsError, ValueError, OSError) as err:
         print(f"newsevents: error: {err}", file=sys.stderr)
         return 1
     return 0

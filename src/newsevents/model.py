@@ -101,6 +101,43 @@ def save_classifier(
         raise
 
 
+def render_model_card(
+    meta: dict[str, Any], data_card: dict[str, Any], cv_report: dict[str, Any]
+) -> str:
+    """The model's README.md, from the template shipped in the package."""
+    from importlib.resources import files
+
+    from newsevents.schema import EVENT_TYPES as TYPES
+
+    sources = data_card["per_source"]
+    header = "| source | sentences | " + " | ".join(TYPES) + " | no event |"
+    rows = [f"| {s} | {c['sentences']} | " + " | ".join(str(c[t]) for t in TYPES) + f" | {c['no_event']} |"
+            for s, c in sources.items()]
+    per_type = ["| type | precision | recall | F1 | PR-AUC | support |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for t in TYPES:
+        m = cv_report["per_type"][t]
+        auc = "n/a" if m.get("pr_auc") is None else f"{m['pr_auc']:.3f}"
+        per_type.append(f"| {t} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {auc} | {m['support']} |")
+    per_source = ["| source | sentences | micro-F1 | macro-F1 |", "| --- | ---: | ---: | ---: |"]
+    per_source += [f"| {s} | {m['n']} | {m['micro_f1']:.3f} | {m['macro_f1']:.3f} |"
+                   for s, m in cv_report["per_source"].items()]
+    spread, train = cv_report["fold_spread"], meta["params"]["train"]
+    template = files("newsevents").joinpath("model_card_template.md").read_text(encoding="utf-8")
+    return template.format(
+        base_model=train["base_model"], version=meta["version"],
+        data_table="\n".join([header, "| --- " * (len(TYPES) + 3) + "|", *rows]),
+        n_folds=len(cv_report["per_fold"]),
+        micro_p=cv_report["micro"]["precision"], micro_r=cv_report["micro"]["recall"], micro_f1=cv_report["micro"]["f1"],
+        macro_p=cv_report["macro"]["precision"], macro_r=cv_report["macro"]["recall"], macro_f1=cv_report["macro"]["f1"],
+        fold_mean=spread["macro_f1_mean"], fold_std=spread["macro_f1_std"],
+        fold_min=spread["macro_f1_min"], fold_max=spread["macro_f1_max"],
+        per_type_table="\n".join(per_type), per_source_table="\n".join(per_source),
+        pos_weight=train["pos_weight"], epochs=train["epochs"], learning_rate=train["learning_rate"],
+        batch_size=train["batch_size"], seed=meta["params"]["base"]["seed"],
+        thresholds=", ".join(f"{t} {v:.2f}" for t, v in meta["thresholds"].items()),
+    )
+
+
 def load_classifier(directory: Path) -> Classifier:
     """The saved classifier, or ModelError naming the folder and what is wrong with it."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer

@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 #: The event types, in the fixed order used by every multi-hot vector and every model head.
 EVENT_TYPES: tuple[str, ...] = ("visit", "treaty", "strike", "sentence", "sanction")
 
+#: One-line definitions for the zero-shot baseline to embed (labels/guidelines.md has the rules).
+LABEL_DESCRIPTIONS: dict[str, str] = {
+    "visit": "An official or diplomatic visit: a leader, minister or delegation travels to, arrives in or tours a country, or hosts a visiting counterpart.",
+    "treaty": "States, governments or armed parties sign, agree or ratify a formal agreement, pact, treaty, deal or ceasefire.",
+    "strike": "A military attack: an air, missile or drone strike, shelling, bombing or an armed raid on a place.",
+    "sentence": "A court convicts a person or sentences them to prison.",
+    "sanction": "A government imposes sanctions, freezes assets, blacklists a company or person, or bans exports as a penalty.",
+}
+
 #: The explicit "no event" decision in the labeling interface. It is a decision, not a type:
 #: it never appears in an Example's labels, it only tells an empty answer from a skipped task.
 NO_EVENT = "none"

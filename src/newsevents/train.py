@@ -7,19 +7,24 @@ tuned on those out-of-fold scores; the final model is then trained on everything
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from newsevents.params import TrainParams
+from newsevents.params import Params, TrainParams
 from newsevents.predict import predict_scores
 from newsevents.schema import EVENT_TYPES, multi_hot
 
 logger = logging.getLogger(__name__)
 
+MODEL_NAME = "event-classifier"
+CV_PREDICTIONS = "cv_predictions.jsonl"  # out-of-fold scores of every real sentence
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 DEFAULT_THRESHOLD = 0.5
 
@@ -77,6 +82,8 @@ def fit(
     torch.set_num_threads(params.threads)
     enable_full_determinism(seed)
     model, tokenizer = new_classifier(params.base_model)
+    if params.freeze_embeddings:
+        model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
 
     def encode(rs: Sequence[dict[str, Any]]) -> Dataset:
         ds = Dataset.from_dict({"text": [r["text"] for r in rs], "labels": label_matrix(rs).tolist()})
@@ -100,7 +107,7 @@ def fit(
 
         callbacks.append(DVCLiveCallback(live=Live(str(live_dir), dvcyaml=None, save_dvc_exp=False)))
     args = TrainingArguments(
-        output_dir=str(Path(live_dir or ".") / "checkpoints"),
+        output_dir=tempfile.mkdtemp(prefix="newsevents-train-"),  # nothing is saved there (save_strategy="no")
         num_train_epochs=params.epochs,
         per_device_train_batch_size=params.batch_size,
         per_device_eval_batch_size=64,
@@ -117,6 +124,7 @@ def fit(
         report_to="none",
         use_cpu=True,
         dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length",  # similar lengths per batch: less padding
         disable_tqdm=False,
     )
     trainer = Trainer(
@@ -151,18 +159,62 @@ def cross_validate(
         for r, s in zip(test_rows, scores):
             scored.append({**{k_: r[k_] for k_ in ("id", "fold", "source", "group", "text", "labels")},
                            "scores": {t: round(float(v), 6) for t, v in zip(EVENT_TYPES, s)}})
-    for k in folds:
-        others = [r for r in scored if r["fold"] != k]
+    return with_nested_thresholds(scored)
+
+
+def with_nested_thresholds(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give each scored record the thresholds tuned on the *other* folds and the labels they give.
+
+    Tuning on the fold being evaluated would flatter every system; this keeps each fold's
+    metrics honest. Used for the model and for every baseline alike.
+    """
+    for k in sorted({r["fold"] for r in records}):
+        others = [r for r in records if r["fold"] != k]
         if others:
             th = tune_thresholds(label_matrix(others), score_matrix(others))
         else:
             th = {t: DEFAULT_THRESHOLD for t in EVENT_TYPES}
-        for r in scored:
+        for r in records:
             if r["fold"] == k:
                 r["thresholds"] = th
                 r["predicted"] = [t for t in EVENT_TYPES if r["scores"][t] >= th[t]]
-    return scored
+    return records
 
 
 def score_matrix(records: Sequence[dict[str, Any]]) -> np.ndarray:
     return np.array([[r["scores"][t] for t in EVENT_TYPES] for r in records], dtype=np.float32).reshape(-1, len(EVENT_TYPES))
+
+
+def train_stage(data_dir: Path, out_dir: Path, params: Params) -> Path:
+    """The DVC train stage: cross-validate, tune thresholds, train and save the final model."""
+    import hashlib
+
+    from newsevents import __version__, atomic
+    from newsevents.evaluate import system_report
+    from newsevents.model import render_model_card, save_classifier
+
+    examples_path = data_dir / "examples.jsonl"
+    rows = [json.loads(line) for line in examples_path.read_text(encoding="utf-8").splitlines()]
+    data_card = json.loads((data_dir / "data_card.json").read_text(encoding="utf-8"))
+    if not any(r["fold"] is not None for r in rows):
+        raise ValueError(f"{examples_path}: no real (seed or newswire) sentences to evaluate on")
+    seed, tp = params.base.seed, params.train
+    scored = cross_validate(rows, tp, seed, live_root=out_dir / "live")
+    thresholds = tune_thresholds(label_matrix(scored), score_matrix(scored))
+    logger.info("final model: training on all %d sentences", len(rows))
+    model, tokenizer = fit(rows, tp, seed, live_dir=out_dir / "live" / "final")
+
+    params_dict = dataclasses.asdict(params)
+    digest = hashlib.sha256(examples_path.read_bytes() + json.dumps(params_dict, sort_keys=True).encode())
+    meta = {
+        "version": f"{__version__}+{digest.hexdigest()[:10]}",
+        "base_model": tp.base_model,
+        "params": params_dict,
+        "trained_on": {s: c["sentences"] for s, c in data_card["per_source"].items()},
+        "thresholds": thresholds,
+    }
+    card = render_model_card(meta, data_card, system_report(scored))
+    save_classifier(out_dir / MODEL_NAME, model, tokenizer, thresholds, meta, card)
+    atomic.write_jsonl(out_dir / CV_PREDICTIONS, scored)
+    logger.info("saved %s (version %s) and %s", out_dir / MODEL_NAME, meta["version"], out_dir / CV_PREDICTIONS)
+    return out_dir / MODEL_NAME

