@@ -47,3 +47,53 @@ def labelstudio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         yield settings
     finally:
         subprocess.run([LS_SCRIPT, "stop"], env=env, check=False, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 2-layer, 32-wide BERT with the packaged tokenizer: trains in about a second."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from newsevents.model import resolve_base_model
+
+    path = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(""))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+TINY_ROWS = [
+    {"id": f"r{i}", "text": text, "labels": labels, "fold": i % 2, "source": "newswire", "group": f"p{i}"}
+    for i, (text, labels) in enumerate([
+        ("The president arrived in Nairobi for a state visit.", ["visit"]),
+        ("The two countries signed a trade agreement on Monday.", ["treaty"]),
+        ("Drones struck a fuel depot near the border overnight.", ["strike"]),
+        ("A court jailed the former mayor for six years.", ["sentence"]),
+        ("The EU froze the assets of three generals.", ["sanction"]),
+        ("Rain is expected across the region this weekend.", []),
+        ("The minister toured the flooded districts by helicopter.", ["visit"]),
+        ("Shares rose after the quarterly results.", []),
+    ])
+]
+
+
+def tiny_params(base: str, **kw):
+    from newsevents.params import TrainParams
+
+    return TrainParams(base_model=base, epochs=2, batch_size=4, learning_rate=1e-3, max_length=32, threads=1, **kw)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_base: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved classifier folder (tiny weights), as the train stage would write it."""
+    from newsevents.model import save_classifier
+    from newsevents.train import fit
+
+    model, tokenizer = fit(TINY_ROWS, tiny_params(tiny_base), seed=1)
+    directory = tmp_path_factory.mktemp("models") / "event-classifier"
+    thresholds = dict.fromkeys(["visit", "treaty", "strike", "sentence", "sanction"], 0.5)
+    save_classifier(directory, model, tokenizer, thresholds, {"version": "tiny-test"})
+    return directory

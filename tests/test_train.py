@@ -8,38 +8,9 @@ from newsevents.params import TrainParams
 from newsevents.predict import apply_thresholds, predict_scores
 from newsevents.train import fit, tune_thresholds, with_nested_thresholds
 
+from conftest import TINY_ROWS as ROWS, tiny_params
+
 TYPES = ["visit", "treaty", "strike", "sentence", "sanction"]
-ROWS = [
-    {"id": f"r{i}", "text": text, "labels": labels, "fold": i % 2, "source": "newswire", "group": f"p{i}"}
-    for i, (text, labels) in enumerate([
-        ("The president arrived in Nairobi for a state visit.", ["visit"]),
-        ("The two countries signed a trade agreement on Monday.", ["treaty"]),
-        ("Drones struck a fuel depot near the border overnight.", ["strike"]),
-        ("A court jailed the former mayor for six years.", ["sentence"]),
-        ("The EU froze the assets of three generals.", ["sanction"]),
-        ("Rain is expected across the region this weekend.", []),
-        ("The minister toured the flooded districts by helicopter.", ["visit"]),
-        ("Shares rose after the quarterly results.", []),
-    ])
-]
-
-
-@pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory):
-    """A 2-layer, 32-wide BERT with the packaged tokenizer: trains in about a second."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    path = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(""))
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
-
-
-def tiny_params(base: str, **kw) -> TrainParams:
-    return TrainParams(base_model=base, epochs=2, batch_size=4, learning_rate=1e-3, max_length=32, threads=1, **kw)
 
 
 def test_training_smoke_and_save_load_round_trip(tiny_base, tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -43,3 +44,21 @@ def write_json(path: Path, value: Any) -> None:
 
 def write_jsonl(path: Path, rows: Iterable[Any]) -> None:
     write_text(path, "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows))
+
+
+def new_dir_beside(directory: Path) -> Path:
+    """An empty temp folder beside ``directory`` (same filesystem, so the swap is a rename)."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+
+
+def replace_dir(tmp: Path, directory: Path) -> None:
+    """Swap a fully written ``tmp`` folder in for ``directory``: readers never see half of one."""
+    if directory.exists():
+        old = directory.with_name(f".{directory.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        directory.rename(old)
+        tmp.rename(directory)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(directory)

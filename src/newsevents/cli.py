@@ -101,6 +101,30 @@ def _evaluate(args: argparse.Namespace) -> None:
     evaluate.evaluate_stage(args.data, args.models, args.output, prm)
 
 
+def _predict(args: argparse.Namespace) -> None:
+    from newsevents import batch
+
+    counts = batch.run(
+        args.inputs, args.model, args.output, fmt=args.format, unit=args.unit, batch_size=args.batch_size,
+        threshold_scale=args.threshold_scale, backend=args.backend, summary=args.summary,
+        resume=args.resume, quiet=args.quiet, threads=args.threads,
+    )
+    problems = ", ".join(f"{n} {why}" for why, n in counts["problems"].items())
+    print(
+        f"newsevents: {counts['documents']} documents, {counts['sentences']} sentences in "
+        f"{counts['seconds']}s" + (f"; {counts['resumed']} resumed" if counts["resumed"] else "")
+        + (f"; skipped {counts['skipped']} ({problems})" if counts["skipped"] else ""),
+        file=sys.stderr,
+    )
+
+
+def _export_onnx(args: argparse.Namespace) -> None:
+    from newsevents import onnx_export
+
+    path = onnx_export.export(args.model, args.output, quantize=not args.no_quantize)
+    logger.info("wrote %s", path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsevents", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -143,6 +167,30 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--models", type=Path, default=P.MODELS_DIR, help="train output (%(default)s)")
     ev.add_argument("--output", type=Path, default=P.EVAL_DIR, help="evaluation folder (%(default)s)")
     ev.set_defaults(func=_evaluate)
+
+    pr = sub.add_parser("predict", help="events of every sentence of new articles (JSONL or CSV)")
+    pr.add_argument("inputs", nargs="+", help=".txt files, folders of them, JSONL files ({id, text}), or - for stdin")
+    pr.add_argument("--model", type=Path, default=P.MODELS_DIR / "event-classifier", help="model folder (%(default)s)")
+    pr.add_argument("--output", type=Path, help="output file, written atomically (default: stdout)")
+    pr.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    pr.add_argument("--unit", choices=["article", "sentence"], default="article",
+                    help="article: split each text into sentences; sentence: each text is one sentence")
+    pr.add_argument("--batch-size", type=int, default=32, help="sentences per forward pass (%(default)s)")
+    pr.add_argument("--threshold-scale", type=float, default=1.0,
+                    help="multiply every type's threshold (<1: more recall, >1: more precision)")
+    pr.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                    help="onnx needs `newsevents export-onnx` first and a model folder holding model.onnx")
+    pr.add_argument("--threads", type=int, help="CPU threads (default: the library's choice)")
+    pr.add_argument("--summary", type=Path, help="also write one row per article (.csv or .jsonl)")
+    pr.add_argument("--resume", action="store_true", help="skip documents already in --output")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    pr.set_defaults(func=_predict)
+
+    ex = sub.add_parser("export-onnx", help="export the classifier to ONNX (int8-quantised by default)")
+    ex.add_argument("--model", type=Path, default=P.MODELS_DIR / "event-classifier")
+    ex.add_argument("--output", type=Path, default=P.MODELS_DIR / "event-classifier-onnx")
+    ex.add_argument("--no-quantize", action="store_true", help="keep fp32 weights")
+    ex.set_defaults(func=_export_onnx)
     return parser
 
 

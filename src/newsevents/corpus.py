@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import replace
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -110,27 +111,96 @@ def read_text_file(path: Path) -> str:
         raise CorpusError(f"{path}: not UTF-8 (byte {err.start}: {data[err.start:err.start + 1]!r})") from None
 
 
-def read_articles(path: Path) -> list[Article]:
-    """Articles from a .txt file, a folder of .txt files (recursively) or a JSONL file.
+MAX_CHARS = 2_000_000  # ~300 pages: far beyond any article, so a bigger text is a dump to split
 
-    A .txt file's id is its name without the suffix; a JSONL line needs ``id`` and ``text``.
-    """
+
+def _article(id_: str, text: str, where: str, max_chars: int) -> Article:
+    if not text.strip():
+        raise CorpusError(f"{where}: empty text")
+    if len(text) > max_chars:
+        raise CorpusError(
+            f"{where}: text of {len(text):,} characters is above the limit of {max_chars:,}; "
+            f"split it into articles"
+        )
+    return Article(id_, text)
+
+
+def _jsonl_articles(lines: Iterable[bytes], name: str, max_chars: int) -> Iterator[Article | CorpusError]:
+    for lineno, raw in enumerate(lines, 1):
+        where = f"{name}:{lineno}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            yield CorpusError(f"{where}: not UTF-8 (byte {err.start})")
+            continue
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield CorpusError(f"{where}: not JSON: {err.msg}")
+            continue
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row:
+            yield CorpusError(f"{where}: expected an object with 'id' and 'text'")
+            continue
+        try:
+            yield _article(str(row["id"]), row["text"], where, max_chars)
+        except CorpusError as err:
+            yield err
+
+
+def _articles_from(path: Path | str, max_chars: int) -> Iterator[Article | CorpusError]:
+    """Articles of one input, with each problem yielded in place of the article it spoils."""
+    if str(path) == "-":
+        yield from _jsonl_articles(sys.stdin.buffer, "<stdin>", max_chars)
+        return
+    path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.txt") if p.is_file())
         if not files:
-            raise CorpusError(f"{path}: no .txt files")
-        return [a for f in files for a in read_articles(f)]
-    if path.suffix == ".jsonl":
-        articles = []
-        for lineno, line in enumerate(read_text_file(path).splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise CorpusError(f"{path}:{lineno}: not JSON: {err.msg}") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row:
-                raise CorpusError(f"{path}:{lineno}: expected an object with 'id' and 'text'")
-            articles.append(Article(str(row["id"]), row["text"]))
-        return articles
-    return [Article(path.stem, read_text_file(path))]
+            yield CorpusError(f"{path}: no .txt files")
+        for f in files:
+            yield from _articles_from(f, max_chars)
+    elif not path.exists():
+        yield CorpusError(f"{path}: no such file or folder")
+    elif path.suffix == ".jsonl":
+        try:
+            with path.open("rb") as f:
+                yield from _jsonl_articles(f, str(path), max_chars)
+        except OSError as err:
+            yield CorpusError(f"{path}: cannot read: {err.strerror}")
+    else:
+        try:
+            yield _article(path.stem, read_text_file(path), str(path), max_chars)
+        except CorpusError as err:
+            yield err
+
+
+def iter_articles(
+    paths: Iterable[Path | str], on_problem: Callable[[str], None] | None = None, max_chars: int = MAX_CHARS
+) -> Iterator[Article]:
+    """Articles from .txt files, folders of them (recursively), JSONL files (``{"id", "text"}``
+    per line) or ``-`` for JSONL on stdin, one at a time so memory does not grow with the input.
+
+    A .txt file's id is its name without the suffix. Without ``on_problem`` the first problem
+    (unreadable or non-UTF-8 file, bad JSON line, empty text, duplicate id, text above
+    ``max_chars``) raises CorpusError; with it, each problem is reported and the rest goes on.
+    """
+    seen: dict[str, str] = {}
+    for path in paths:
+        for item in _articles_from(path, max_chars):
+            if isinstance(item, Article):
+                if item.id in seen:
+                    item = CorpusError(f"{path}: duplicate id {item.id!r} (first in {seen[item.id]})")
+                else:
+                    seen[item.id] = str(path)
+                    yield item
+                    continue
+            if on_problem is None:
+                raise item
+            on_problem(str(item))
+
+
+def read_articles(path: Path) -> list[Article]:
+    """Every article of one input; the first problem raises CorpusError."""
+    return list(iter_articles([path]))

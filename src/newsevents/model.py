@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsevents import atomic
 from newsevents.schema import EVENT_TYPES
 
 DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -79,8 +79,7 @@ def save_classifier(
 ) -> None:
     """Write the model folder beside its final place, then swap it in, so a crash never leaves
     a half-written model that looks complete."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    tmp = atomic.new_dir_beside(directory)
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
@@ -88,14 +87,7 @@ def save_classifier(
         (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         if card:
             (tmp / "README.md").write_text(card, encoding="utf-8")
-        if directory.exists():
-            old = directory.with_name(f".{directory.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            directory.rename(old)
-            tmp.rename(directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(directory)
+        atomic.replace_dir(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -138,10 +130,8 @@ def render_model_card(
     )
 
 
-def load_classifier(directory: Path) -> Classifier:
-    """The saved classifier, or ModelError naming the folder and what is wrong with it."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
+def read_meta(directory: Path) -> dict[str, Any]:
+    """The model folder's ``newsevents.json``, checked: labels as in schema, a threshold per type."""
     if not directory.is_dir():
         raise ModelError(f"{directory}: no model folder here (train one with `dvc repro` or `make repro`)")
     meta_path = directory / META_FILE
@@ -150,15 +140,26 @@ def load_classifier(directory: Path) -> Classifier:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         labels = tuple(meta["labels"])
-        thresholds = {t: float(meta["thresholds"][t]) for t in labels}
+        for t in labels:
+            float(meta["thresholds"][t])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{meta_path}: unreadable ({type(err).__name__}: {err})") from None
     if labels != EVENT_TYPES:
         raise ModelError(f"{meta_path}: labels {list(labels)} differ from {list(EVENT_TYPES)}")
+    return meta
+
+
+def load_classifier(directory: Path) -> Classifier:
+    """The saved classifier, or ModelError naming the folder and what is wrong with it."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    meta = read_meta(directory)
+    labels = tuple(meta["labels"])
+    thresholds = {t: float(meta["thresholds"][t]) for t in labels}
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory)
         model = AutoModelForSequenceClassification.from_pretrained(directory)
-    except (OSError, ValueError, RuntimeError) as err:
+    except Exception as err:  # safetensors, tokenizers and torch each raise their own types
         raise ModelError(f"{directory}: cannot load weights or tokenizer ({str(err).splitlines()[0]})") from None
     model.eval()
     return Classifier(model, tokenizer, labels, thresholds, meta)
