@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup repro test labelstudio labelstudio-stop
+.PHONY: help setup repro test labelstudio labelstudio-stop bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,3 +32,7 @@ labelstudio: ## install (once) and start Label Studio on 127.0.0.1:8080; prints 
 
 labelstudio-stop: ## stop the Label Studio server started by `make labelstudio`
 	scripts/labelstudio.sh stop
+
+bench: setup ## export the model to ONNX and print inference throughput and memory (after `make repro`)
+	$(BIN)/newsevents export-onnx
+	$(BIN)/python bench/predict.py

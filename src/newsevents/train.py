@@ -153,7 +153,7 @@ def cross_validate(
         train_rows = [r for r in rows if r["fold"] != k]
         test_rows = [r for r in rows if r["fold"] == k]
         logger.info("fold %d/%d: training on %d sentences, scoring %d", k + 1, len(folds), len(train_rows), len(test_rows))
-        live = live_root / f"fold-{k}" if live_root else None
+        live = live_root / "folds" / f"fold-{k}" if live_root else None
         model, tokenizer = fit(train_rows, params, seed, live, eval_rows=test_rows)
         scores = predict_scores(model, tokenizer, [r["text"] for r in test_rows])
         for r, s in zip(test_rows, scores):

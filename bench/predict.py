@@ -1,0 +1,106 @@
+"""Throughput and memory of `newsevents predict` against a plain transformers pipeline.
+
+Speed, in one process on the same inputs (the seed sentences repeated to --sentences):
+  - plain:  pipeline("text-classification") over the same model folder, default settings
+  - torch:  newsevents.predict (length-sorted batches, torch.inference_mode)
+  - onnx:   newsevents.predict with the ONNX Runtime int8 backend (needs `newsevents export-onnx`)
+Memory: peak RSS of a fresh `newsevents predict` process streaming 1k and 20k sentences, to show
+that it does not grow with the input.
+
+    .venv/bin/python bench/predict.py [--model models/event-classifier] [--sentences 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def seed_sentences() -> list[str]:
+    from newsevents.corpus import read_articles, segment
+
+    return [s.text for a in read_articles(ROOT / "seeds") for s in segment(a)]
+
+
+def timed(fn, texts: list[str]) -> float:
+    start = time.perf_counter()
+    fn(texts)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def speed(model: Path, onnx: Path | None, n: int, threads: int) -> list[tuple[str, float]]:
+    import torch
+    from transformers import pipeline
+
+    from newsevents.predict import load_backend
+
+    torch.set_num_threads(threads)
+    base = seed_sentences()
+    texts = (base * (n // len(base) + 1))[:n]
+    plain = pipeline("text-classification", model=str(model), device="cpu")
+    ours = load_backend(model, "torch", batch_size=32, threads=threads)
+    runs = [("plain pipeline", lambda t: plain(t, top_k=None)), ("newsevents torch", ours.scores)]
+    if onnx is not None:
+        runs.append(("newsevents onnx int8", load_backend(onnx, "onnx", batch_size=32, threads=threads).scores))
+    for _, fn in runs:
+        fn(texts[:64])  # warm-up: first-call allocations and lazy initialisation
+    return [(name, timed(fn, texts)) for name, fn in runs]
+
+
+def peak_rss_mb(model: Path, backend: str, n: int) -> float:
+    """Peak RSS of a separate `newsevents predict` run over n sentences (JSONL in, file out)."""
+    base = seed_sentences()
+    with tempfile.TemporaryDirectory() as tmp:
+        docs = Path(tmp) / "docs.jsonl"
+        with docs.open("w", encoding="utf-8") as f:
+            for i in range(n):
+                f.write(json.dumps({"id": f"d{i}", "text": base[i % len(base)]}) + "\n")
+        code = (
+            "import resource, sys; from newsevents.cli import main; rc = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code, "predict", str(docs), "--unit", "sentence", "--quiet",
+             "--model", str(model), "--backend", backend, "--output", str(Path(tmp) / "out.jsonl")],
+            capture_output=True, text=True, check=True,
+        )
+        return int(result.stderr.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "event-classifier")
+    parser.add_argument("--onnx", type=Path, default=ROOT / "models" / "event-classifier-onnx")
+    parser.add_argument("--sentences", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    onnx = args.onnx if (args.onnx / "model.onnx").exists() else None
+    if onnx is None:
+        print(f"(no {args.onnx}/model.onnx: run `newsevents export-onnx` to include the ONNX backend)")
+
+    results = speed(args.model, onnx, args.sentences, args.threads)
+    plain = results[0][1]
+    print(f"\nThroughput on {args.sentences} seed sentences, {args.threads} threads")
+    print(f"{'path':<24}{'sentences/s':>12}{'vs plain':>10}")
+    for name, rate in results:
+        print(f"{name:<24}{rate:>12.1f}{rate / plain:>9.1f}x")
+    print(f"(peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+
+    print("\nPeak memory of `newsevents predict` (separate process per run)")
+    print(f"{'backend':<10}{'1k sentences':>14}{'20k sentences':>15}")
+    for backend in ["torch"] + (["onnx"] if onnx else []):
+        model = args.model if backend == "torch" else onnx
+        small, large = peak_rss_mb(model, backend, 1_000), peak_rss_mb(model, backend, 20_000)
+        print(f"{backend:<10}{small:>11.0f} MB{large:>12.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
