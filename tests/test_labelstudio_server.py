@@ -85,3 +85,62 @@ def test_unreachable_server_is_a_one_line_error():
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert f"cannot reach Label Studio at {url}" in result.stderr and "LABEL_STUDIO_URL" in result.stderr
+
+
+def test_pre_annotations_new_model_versions_and_no_duplicates(labelstudio_server, tiny_model_dir, tmp_path):
+    import shutil
+
+    env = env_with(labelstudio_server)
+    article = tmp_path / "articles" / "new_article.txt"
+    article.parent.mkdir()
+    article.write_text("The foreign minister arrived in Lima on Monday. Talks on fishing rights followed.\n"
+                       "A court jailed two smugglers. Markets were calm.", encoding="utf-8")
+    args = ("ls", "push", str(article.parent), "--project", "assisted", "--predictions", "--model")
+    first = newsevents(*args, str(tiny_model_dir), env=env)
+    assert first.returncode == 0, first.stderr
+    newer = tmp_path / "newer"
+    shutil.copytree(tiny_model_dir, newer)
+    meta = json.loads((newer / "newsevents.json").read_text())
+    meta["version"] = "tiny-test-2"
+    (newer / "newsevents.json").write_text(json.dumps(meta))
+    second = newsevents(*args, str(newer), env=env)
+    assert second.returncode == 0, second.stderr
+    assert "imported 0 new tasks, 4 already there" in second.stderr
+
+    client = ls.connect(labelstudio_server["LABEL_STUDIO_URL"], labelstudio_server["LABEL_STUDIO_API_KEY"])
+    project = next(p for p in client.projects.list(title="assisted") if p.title == "assisted")
+    tasks = list(client.tasks.list(project=project.id, page_size=100, fields="all"))
+    assert len(tasks) == 4
+    for task in tasks:
+        preds = [p if isinstance(p, dict) else p.dict() for p in task.predictions]
+        assert sorted(p["model_version"] for p in preds) == ["tiny-test", "tiny-test-2"]
+        assert all(p["result"][0]["value"]["choices"] for p in preds)
+
+
+def test_uncertainty_sampling_imports_the_least_sure_first(labelstudio_server, tiny_model_dir):
+    env = env_with(labelstudio_server)
+    result = newsevents("ls", "push", "seeds", "--project", "uncertain", "--select", "uncertain", "--limit", "7",
+                        "--predictions", "--model", str(tiny_model_dir), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "importing 7 (uncertain)" in result.stderr
+    client = ls.connect(labelstudio_server["LABEL_STUDIO_URL"], labelstudio_server["LABEL_STUDIO_API_KEY"])
+    project = next(p for p in client.projects.list(title="uncertain") if p.title == "uncertain")
+    tasks = sorted(client.tasks.list(project=project.id, page_size=100, fields="all"), key=lambda t: t.id)
+    assert [t.data["selection_rank"] for t in tasks] == list(range(1, 8))
+    margins = [t.data["uncertainty"] for t in tasks]
+    assert margins == sorted(margins)
+
+
+def test_review_queue_marks_tasks_and_adds_a_tab(labelstudio_server):
+    pushed = newsevents("ls", "push", "--project", "review", env=env_with(labelstudio_server))
+    assert pushed.returncode == 0, pushed.stderr
+    client = ls.connect(labelstudio_server["LABEL_STUDIO_URL"], labelstudio_server["LABEL_STUDIO_API_KEY"])
+    project = next(p for p in client.projects.list(title="review") if p.title == "review")
+    issues = [{"id": "000_8c045d6ba132c515:3", "rank": 1, "reason": "gold lacks treaty but the model gives it 0.97"}]
+    assert ls.mark_for_review(client, project.id, issues) == 1
+    assert ls.mark_for_review(client, project.id, issues) == 1  # idempotent, one tab only
+    views = [v for v in client.views.list(project=project.id) if v.data and v.data.get("title") == ls.REVIEW_VIEW]
+    assert len(views) == 1
+    marked = [t for t in client.tasks.list(project=project.id, page_size=500, fields="all") if "review_rank" in t.data]
+    assert [(t.data["sentence_id"], t.data["review_reason"]) for t in marked] == [
+        ("000_8c045d6ba132c515:3", "gold lacks treaty but the model gives it 0.97")]

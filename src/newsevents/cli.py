@@ -20,15 +20,37 @@ def _ls_push(args: argparse.Namespace) -> None:
 
     prm = P.load_params(args.params)
     tasks = []
-    for path in args.inputs:
-        for article in corpus.read_articles(path):
-            sentences = corpus.segment(article)
-            tasks += labelstudio.sentence_tasks(article, sentences, prm.prepare.context_sentences)
-    client = labelstudio.connect()
+    for article in corpus.iter_articles(args.inputs):
+        sentences = corpus.segment(article)
+        tasks += labelstudio.sentence_tasks(article, sentences, prm.prepare.context_sentences)
+    client = labelstudio.connect()  # fail fast, before scoring
+    predictions: dict[str, dict] = {}
+    if args.predictions or args.select != "all":
+        from newsevents.predict import apply_thresholds, load_backend, uncertainty
+
+        backend = load_backend(args.model)
+        scores = backend.scores([t["text"] for t in tasks])
+        margins = uncertainty(scores, backend.thresholds)
+        labels = apply_thresholds(scores, backend.thresholds)
+        keep = labelstudio.select_tasks(tasks, margins, args.select, args.limit, prm.base.seed)
+        for rank, i in enumerate(keep, 1):
+            tasks[i]["uncertainty"] = round(float(margins[i]), 4)
+            if args.select != "all":
+                tasks[i]["selection_rank"] = rank
+            predictions[tasks[i]["sentence_id"]] = labelstudio.prediction(labels[i], margins[i], backend.version)
+        tasks = [tasks[i] for i in keep]
+        logger.info("scored %d sentences with model %s; importing %d (%s)", len(scores), backend.version,
+                    len(tasks), args.select)
     config = args.config.read_text(encoding="utf-8")
     project = labelstudio.ensure_project(client, args.project, config, _instructions(args.guidelines))
-    added, present = labelstudio.push(client, project, tasks)
+    to_import = [
+        {"data": t, "predictions": [predictions[t["sentence_id"]]]} if args.predictions else t for t in tasks
+    ]
+    added, present = labelstudio.push(client, project, to_import)
     logger.info("project %r: imported %d new tasks, %d already there", args.project, added, present)
+    if args.predictions and present:
+        n = labelstudio.add_predictions(client, project, predictions)
+        logger.info("added predictions of model %s to %d existing tasks", next(iter(predictions.values()))["model_version"] if predictions else "-", n)
 
 
 def _ls_import(args: argparse.Namespace) -> None:
@@ -125,6 +147,26 @@ def _export_onnx(args: argparse.Namespace) -> None:
     logger.info("wrote %s", path)
 
 
+def _review(args: argparse.Namespace) -> None:
+    from newsevents import atomic, review
+
+    records = [json.loads(line) for line in args.predictions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    issues = review.find_label_issues(records)
+    atomic.write_jsonl(args.output, issues)
+    logger.info("%d of %d gold labels look doubtful → %s", len(issues), len(records), args.output)
+    for issue in issues[:10]:
+        logger.info("  #%d %s %s: %s", issue["rank"], issue["id"], issue["gold"] or "no event", issue["reason"])
+    if args.push:
+        from newsevents import labelstudio
+
+        client = labelstudio.connect()
+        for source, title in (("seed", args.seed_project), ("newswire", args.newswire_project)):
+            found = [p for p in client.projects.list(title=title) if p.title == title]
+            if found:
+                n = labelstudio.mark_for_review(client, found[0].id, [i for i in issues if i["source"] == source])
+                logger.info("project %r: %d tasks in the %r tab", title, n, labelstudio.REVIEW_VIEW)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsevents", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -139,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--project", default=DEFAULT_PROJECT, help="project title (%(default)s)")
     push.add_argument("--config", type=Path, default=P.LABEL_CONFIG, help="labeling interface")
     push.add_argument("--guidelines", type=Path, default=P.LABELS_DIR / "guidelines.md")
+    push.add_argument("--predictions", action="store_true",
+                      help="attach the model's output to each task as a pre-annotation")
+    push.add_argument("--select", choices=["all", "uncertain", "random"], default="all",
+                      help="uncertain: only the sentences the model is least sure about, most uncertain first")
+    push.add_argument("--limit", type=int, help="import at most N sentences (with --select)")
+    push.add_argument("--model", type=Path, default=P.MODELS_DIR / "event-classifier", help="model folder")
     push.set_defaults(func=_ls_push)
     imp = ls_sub.add_parser("import", help="import sentences that already carry labels, as annotated tasks")
     imp.add_argument("file", type=Path, help='JSONL: {"id", "text", "labels", optional "note", "trap", "page"}')
@@ -191,6 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--output", type=Path, default=P.MODELS_DIR / "event-classifier-onnx")
     ex.add_argument("--no-quantize", action="store_true", help="keep fp32 weights")
     ex.set_defaults(func=_export_onnx)
+
+    rv = sub.add_parser("review", help="rank the gold labels most likely wrong (cleanlab, out-of-fold)")
+    rv.add_argument("--predictions", type=Path, default=P.MODELS_DIR / "cv_predictions.jsonl")
+    rv.add_argument("--output", type=Path, default=P.EVAL_DIR / "label_issues.jsonl")
+    rv.add_argument("--push", action="store_true", help="send them to Label Studio as a review queue")
+    rv.add_argument("--seed-project", default=DEFAULT_PROJECT)
+    rv.add_argument("--newswire-project", default="newswire")
+    rv.set_defaults(func=_review)
     return parser
 
 

@@ -335,7 +335,27 @@ def data_card_section(card: dict[str, Any]) -> str:
     if tasks:
         parts.append(el("details", el("summary", "Excluded tasks"), table(list(task_keys), tasks)))
     parts.append(note(f"Annotator disagreements: {len(card.get('disagreements') or [])}"))
+    parts.append(agreement_part(card))
     return section("data-card", "Data card", *parts)
+
+
+def agreement_part(card: dict[str, Any]) -> str:
+    """Krippendorff's alpha per type over tasks several annotators answered, and where they differ."""
+    agreement = card.get("agreement")
+    if not agreement:
+        return el("p", "Inter-annotator agreement: no task has answers from two annotators yet.",
+                  class_="muted", id="agreement")
+    alphas = agreement.get("krippendorff_alpha") or {}
+    rows = [[esc(t), esc(fmt(a))] for t, a in alphas.items()]
+    differ = [[esc(d.get("sentence_id", "")), esc(json.dumps(d.get("answers"))), esc(json.dumps(d.get("resolved")))]
+              for d in card.get("disagreements") or []]
+    return el("div",
+              el("h3", esc(f"Inter-annotator agreement ({agreement.get('tasks')} tasks, "
+                           f"{agreement.get('annotators')} annotators)")),
+              table(["type", "Krippendorff's alpha"], rows, class_="num compact"),
+              el("details", el("summary", esc(f"Tasks where annotators disagree: {len(differ)}")),
+                 table(["sentence", "answers", "resolved"], differ)) if differ else "",
+              id="agreement")
 
 
 def error_row(error: dict[str, Any], types: list[str]) -> str:

@@ -41,6 +41,7 @@ def load_exports(paths: Sequence[Path]) -> ParsedExport:
         merged.examples += parsed.examples
         merged.excluded += parsed.excluded
         merged.disagreements += parsed.disagreements
+        merged.multi += parsed.multi
     return merged
 
 
@@ -83,6 +84,30 @@ def assign_folds(examples: Sequence[Example], n_folds: int) -> dict[str, int | N
     }
 
 
+def agreement(multi: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Krippendorff's alpha per event type over the tasks that several annotators answered.
+
+    Each type is a yes/no judgement per task (nominal alpha); alpha is None where it is
+    undefined (fewer than two such tasks, or every answer the same).
+    """
+    import krippendorff
+    import numpy as np
+
+    annotators = sorted({a for m in multi for a in m["answers"]})
+    per_type: dict[str, float | None] = {}
+    for t in EVENT_TYPES:
+        data = np.full((len(annotators), len(multi)), np.nan)
+        for j, m in enumerate(multi):
+            for a, labels in m["answers"].items():
+                data[annotators.index(a), j] = float(t in labels)
+        try:
+            alpha = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+            per_type[t] = None if np.isnan(alpha) else round(float(alpha), 4)
+        except ValueError:  # a single value in the whole domain: agreement is undefined
+            per_type[t] = None
+    return {"tasks": len(multi), "annotators": len(annotators), "krippendorff_alpha": per_type}
+
+
 def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, Any]:
     """Counts per type, per source and per fold, and every excluded task with its reason."""
     per_source: dict[str, Counter[str]] = {s: Counter() for s in SOURCES}
@@ -114,6 +139,7 @@ def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, A
             "tasks": parsed.excluded,
         },
         "disagreements": parsed.disagreements,
+        "agreement": agreement(parsed.multi) if parsed.multi else None,
     }
 
 

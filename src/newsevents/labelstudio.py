@@ -94,6 +94,32 @@ def choices_result(labels: Iterable[str]) -> list[dict[str, Any]]:
     ]
 
 
+def prediction(labels: Iterable[str], margin: float, model_version: str) -> dict[str, Any]:
+    """A Label Studio prediction (pre-annotation): the chosen types and a task score.
+
+    The score is the uncertainty margin (see ``predict.uncertainty``), so sorting a project by
+    prediction score puts the model's closest calls first.
+    """
+    return {"model_version": model_version, "score": round(float(margin), 4), "result": choices_result(labels)}
+
+
+def select_tasks(
+    tasks: Sequence[dict[str, Any]], margins: Sequence[float], how: str, limit: int | None, seed: int
+) -> list[int]:
+    """Indices of the tasks to import: ``uncertain`` = smallest margin first, ``random`` = a
+    seeded sample (the baseline to compare uncertainty sampling with), ``all`` = input order."""
+    import random
+
+    order = list(range(len(tasks)))
+    if how == "uncertain":
+        order.sort(key=lambda i: (margins[i], i))
+    elif how == "random":
+        random.Random(seed).shuffle(order)
+    elif how != "all":
+        raise ValueError(f"unknown selection {how!r}; expected all, uncertain or random")
+    return order[:limit] if limit is not None else order
+
+
 # --------------------------------------------------------------------------- server
 
 
@@ -173,6 +199,50 @@ def push(client: Any, project_id: int, tasks: Sequence[dict[str, Any]]) -> tuple
     return len(new), len(tasks) - len(new)
 
 
+def add_predictions(client: Any, project_id: int, predictions: dict[str, dict[str, Any]]) -> int:
+    """Attach predictions (by sentence id) to tasks that have none of that model version yet."""
+    added = 0
+    for task in client.tasks.list(project=project_id, page_size=500, fields="all"):
+        pred = predictions.get((task.data or {}).get("sentence_id"))
+        if pred is None:
+            continue
+        versions = {(p["model_version"] if isinstance(p, dict) else p.model_version) for p in task.predictions or []}
+        if pred["model_version"] not in versions:
+            client.predictions.create(task=task.id, project=project_id, **pred)
+            added += 1
+    return added
+
+
+REVIEW_VIEW = "Label review"
+
+
+def mark_for_review(client: Any, project_id: int, issues: Sequence[dict[str, Any]]) -> int:
+    """Put ``review_rank`` and ``review_reason`` into the data of the flagged tasks and make a
+    "Label review" tab listing just those, most suspicious first. Returns tasks marked."""
+    by_id = {i["id"]: i for i in issues}
+    marked = 0
+    for task in client.tasks.list(project=project_id, page_size=500, fields="all"):
+        data = dict(task.data or {})
+        issue = by_id.get(data.get("sentence_id"))
+        stale = issue is None and "review_rank" in data
+        if issue is not None:
+            data.update(review_rank=issue["rank"], review_reason=issue["reason"])
+            marked += 1
+        elif stale:  # a later review no longer doubts this label
+            data.pop("review_rank")
+            data.pop("review_reason", None)
+        if issue is not None or stale:
+            client.tasks.update(id=str(task.id), data=data)
+    if not any(v.data and v.data.get("title") == REVIEW_VIEW for v in client.views.list(project=project_id)):
+        client.views.create(project=project_id, data={
+            "title": REVIEW_VIEW,
+            "filters": {"conjunction": "and", "items": [
+                {"filter": "filter:tasks:data.review_rank", "operator": "greater", "type": "Number", "value": 0}]},
+            "ordering": ["tasks:data.review_rank"],
+        })
+    return marked
+
+
 def export(client: Any, project_id: int) -> list[dict[str, Any]]:
     """Every task of the project (annotated or not) through Label Studio's JSON export."""
     chunks = client.projects.exports.download_sync(
@@ -208,6 +278,8 @@ class ParsedExport:
     examples: list[Example] = field(default_factory=list)
     excluded: list[dict[str, Any]] = field(default_factory=list)  # {file, task, reason}
     disagreements: list[dict[str, Any]] = field(default_factory=list)  # {file, task, answers, resolved}
+    # Tasks answered by several annotators: {sentence_id, answers: {annotator: [labels]}}
+    multi: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_export(path: Path) -> list[dict[str, Any]]:
@@ -293,7 +365,11 @@ def parse_export(path: Path) -> ParsedExport:
 
         annotations = task.get("annotations") or []
         live = [a for a in annotations if not a.get("was_cancelled")]
-        answers = [a for a in (_answer(path, task_id, x) for x in live) if a is not None]
+        answered = [(x.get("completed_by"), _answer(path, task_id, x)) for x in live]
+        answers = [a for _, a in answered if a is not None]
+        by_annotator = {str(who): list(a) for who, a in answered if a is not None and who is not None}
+        if len(by_annotator) >= 2:
+            parsed.multi.append({"sentence_id": sid, "answers": by_annotator})
         if not annotations:
             exclude("not annotated")
             continue

@@ -60,6 +60,16 @@ def embed(model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 32
     return out
 
 
+def uncertainty(scores: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
+    """Per row, the smallest distance of any type's score to its threshold: 0 = a coin flip.
+
+    The measure behind uncertainty sampling: the sentence whose closest call is closest is the
+    one an annotator's answer teaches the model most about.
+    """
+    cut = np.array([thresholds[t] for t in EVENT_TYPES])
+    return np.abs(scores - cut).min(axis=1) if len(scores) else np.zeros(0)
+
+
 def apply_thresholds(scores: np.ndarray, thresholds: dict[str, float]) -> list[tuple[str, ...]]:
     """The event types whose probability reaches the type's threshold, per row."""
     cut = np.array([thresholds[t] for t in EVENT_TYPES])

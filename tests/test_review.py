@@ -1,0 +1,82 @@
+"""Model-assisted labeling: uncertainty sampling, agreement, label-error review (no server)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from newsevents.dataset import agreement, data_card, assign_folds
+from newsevents.labelstudio import choices_result, parse_export, prediction, select_tasks
+from newsevents.predict import uncertainty
+from newsevents.review import find_label_issues
+
+TYPES = ["visit", "treaty", "strike", "sentence", "sanction"]
+
+
+def test_uncertainty_is_the_closest_call():
+    scores = np.array([[0.9, 0.1, 0.45, 0.0, 0.0], [0.99, 0.01, 0.01, 0.01, 0.01]])
+    th = dict.fromkeys(TYPES, 0.5)
+    th["strike"] = 0.4
+    np.testing.assert_allclose(uncertainty(scores, th), [0.05, 0.39])
+
+
+def test_select_uncertain_first_random_is_seeded():
+    tasks = [{"sentence_id": str(i)} for i in range(5)]
+    margins = [0.3, 0.01, 0.2, 0.01, 0.4]
+    assert select_tasks(tasks, margins, "uncertain", 3, seed=1) == [1, 3, 2]
+    assert select_tasks(tasks, margins, "random", 3, seed=1) == select_tasks(tasks, margins, "random", 3, seed=1)
+    assert sorted(select_tasks(tasks, margins, "random", None, seed=1)) == [0, 1, 2, 3, 4]
+    assert select_tasks(tasks, margins, "all", None, seed=1) == [0, 1, 2, 3, 4]
+
+
+def test_prediction_carries_version_score_and_choices():
+    p = prediction(["strike"], 0.12345, "0.1.0+abc")
+    assert p == {"model_version": "0.1.0+abc", "score": 0.1235, "result": choices_result(["strike"])}
+
+
+def test_krippendorff_alpha_by_hand():
+    # visit over 4 tasks by 2 annotators: (1,1) (0,1) (0,0) (0,0). Coincidences o00=4, o01=o10=1,
+    # o11=2; n0=5, n1=3, n=8. D_o = 2/8, D_e = 2*5*3/(8*7) = 30/56; alpha = 1 - D_o/D_e = 0.5333.
+    multi = [{"sentence_id": s, "answers": a} for s, a in [
+        ("a", {"1": ["visit"], "2": ["visit"]}), ("b", {"1": [], "2": ["visit"]}),
+        ("c", {"1": ["strike"], "2": ["strike"]}), ("d", {"1": [], "2": []})]]
+    result = agreement(multi)
+    assert result["tasks"] == 4 and result["annotators"] == 2
+    assert result["krippendorff_alpha"]["visit"] == pytest.approx(1 - 0.25 / (30 / 56), abs=1e-4)
+    assert result["krippendorff_alpha"]["strike"] == 1.0
+    assert result["krippendorff_alpha"]["treaty"] is None  # nobody ever said treaty: undefined
+
+
+def test_two_annotators_give_agreement_in_the_data_card(tmp_path):
+    def task(i, answers):
+        return {"id": i, "data": {"text": f"Sentence {i}.", "sentence_id": f"art:{i}"},
+                "annotations": [{"id": 10 * i + k, "completed_by": who, "result": choices_result(labels)}
+                                for k, (who, labels) in enumerate(answers)]}
+
+    tasks = [task(1, [(1, ["visit"]), (2, ["visit"])]), task(2, [(1, []), (2, ["visit"])]),
+             task(3, [(1, ["strike"]), (2, ["strike"])]), task(4, [(1, []), (2, [])]), task(5, [(1, ["treaty"])])]
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(tasks), encoding="utf-8")
+    parsed = parse_export(path)
+    assert len(parsed.multi) == 4
+    card = data_card(parsed, assign_folds(parsed.examples, 2))
+    assert card["agreement"]["krippendorff_alpha"]["visit"] == pytest.approx(0.5333, abs=1e-4)
+    assert [d["sentence_id"] for d in card["disagreements"]] == ["art:2"]
+    assert "art:2" in [e["sentence_id"] for e in card["excluded"]["tasks"]]  # 1 vs 1: tied
+
+
+def test_review_flags_the_label_the_model_confidently_contradicts():
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(60):
+        t = TYPES[i % 5]
+        scores = {u: float(rng.uniform(0.0, 0.1)) for u in TYPES}
+        scores[t] = float(rng.uniform(0.85, 0.99))
+        records.append({"id": f"s{i}", "source": "newswire", "text": f"text {i}", "labels": [t],
+                        "scores": scores, "thresholds": dict.fromkeys(TYPES, 0.5)})
+    records[7]["labels"] = ["visit"]  # really a sentence (i % 5 == 2 → strike); the gold is wrong
+    issues = find_label_issues(records)
+    assert issues and issues[0]["id"] == "s7" and issues[0]["rank"] == 1
+    assert "gold has visit but the model gives it" in issues[0]["reason"]
+    assert "gold lacks strike" in issues[0]["reason"]
+    assert all(i["id"] != "s8" for i in issues)
