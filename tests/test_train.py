@@ -84,3 +84,10 @@ def test_missing_or_corrupt_model_folder_is_a_clear_error(tmp_path):
     (tmp_path / "empty" / "newsevents.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelError, match="unreadable"):
         load_classifier(tmp_path / "empty")
+
+
+def test_saved_model_folder_is_readable_by_others(tiny_model_dir):
+    import stat
+
+    for path in [tiny_model_dir, *tiny_model_dir.iterdir()]:
+        assert path.stat().st_mode & stat.S_IROTH, path  # as any file written with the usual umask

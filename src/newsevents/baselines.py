@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from newsevents.schema import EVENT_TYPES, LABEL_DESCRIPTIONS
-from newsevents.train import label_matrix, with_nested_thresholds
+from newsevents.train import label_matrix, score_records, with_nested_thresholds
 
 #: The words an analyst would search for, per type (case-insensitive).
 KEYWORD_RULES: dict[str, str] = {
@@ -35,14 +35,6 @@ SYSTEM_LABELS = {
 }
 
 
-def _records(rows: Sequence[dict[str, Any]], scores: np.ndarray) -> list[dict[str, Any]]:
-    return [
-        {**{k: r[k] for k in ("id", "fold", "source", "group", "text", "labels")},
-         "scores": {t: round(float(v), 6) for t, v in zip(EVENT_TYPES, s)}}
-        for r, s in zip(rows, scores)
-    ]
-
-
 def keyword_scores(texts: Sequence[str]) -> np.ndarray:
     rules = [re.compile(KEYWORD_RULES[t], re.I) for t in EVENT_TYPES]
     return np.array([[1.0 if r.search(x) else 0.0 for r in rules] for x in texts], dtype=np.float32).reshape(-1, len(EVENT_TYPES))
@@ -51,7 +43,7 @@ def keyword_scores(texts: Sequence[str]) -> np.ndarray:
 def keywords(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rules need no threshold: a match is a prediction."""
     evaluated = [r for r in rows if r["fold"] is not None]
-    records = _records(evaluated, keyword_scores([r["text"] for r in evaluated]))
+    records = score_records(evaluated, keyword_scores([r["text"] for r in evaluated]))
     for r in records:
         r["thresholds"] = {t: 0.5 for t in EVENT_TYPES}
         r["predicted"] = [t for t in EVENT_TYPES if r["scores"][t] >= 0.5]
@@ -77,7 +69,7 @@ def tfidf_logreg(rows: Sequence[dict[str, Any]], seed: int) -> list[dict[str, An
                 clf = LogisticRegression(class_weight="balanced", max_iter=2000, random_state=seed)
                 clf.fit(x_train, y[:, j])
                 scores[:, j] = clf.predict_proba(x_test)[:, 1]
-        records += _records(test, scores)
+        records += score_records(test, scores)
     return with_nested_thresholds(records)
 
 
@@ -95,4 +87,4 @@ def zero_shot(rows: Sequence[dict[str, Any]], base_model: str) -> list[dict[str,
     sentences = embed(encoder, tokenizer, [r["text"] for r in evaluated])
     labels = embed(encoder, tokenizer, [LABEL_DESCRIPTIONS[t] for t in EVENT_TYPES])
     scores = (sentences @ labels.T + 1.0) / 2.0
-    return with_nested_thresholds(_records(evaluated, scores))
+    return with_nested_thresholds(score_records(evaluated, scores))

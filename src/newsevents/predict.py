@@ -16,6 +16,13 @@ from newsevents.schema import EVENT_TYPES, Article, Sentence
 MAX_LENGTH = 128  # tokens; news sentences average ~35, so this truncates only run-ons
 
 
+def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[list[int]]:
+    """Indices of ``texts`` in batches of similar length, so little of each batch is padding."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
 def predict_scores(
     model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 32, max_length: int = MAX_LENGTH
 ) -> np.ndarray:
@@ -27,11 +34,9 @@ def predict_scores(
     import torch
 
     scores = np.zeros((len(texts), len(EVENT_TYPES)), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     model.eval()
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in length_sorted_batches(texts, batch_size):
             batch = tokenizer(
                 [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
                 return_tensors="pt",
@@ -46,11 +51,9 @@ def embed(model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 32
     import torch
 
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     model.eval()
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in length_sorted_batches(texts, batch_size):
             batch = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                               max_length=MAX_LENGTH, return_tensors="pt")
             hidden = model(**batch).last_hidden_state
@@ -126,9 +129,7 @@ class OnnxBackend:
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), len(EVENT_TYPES)), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for idx in length_sorted_batches(texts, self.batch_size):
             batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                    max_length=MAX_LENGTH, return_tensors="np")
             feed = {k: v.astype(np.int64) for k, v in batch.items() if k in self.inputs}

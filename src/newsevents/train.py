@@ -155,11 +155,17 @@ def cross_validate(
         logger.info("fold %d/%d: training on %d sentences, scoring %d", k + 1, len(folds), len(train_rows), len(test_rows))
         live = live_root / "folds" / f"fold-{k}" if live_root else None
         model, tokenizer = fit(train_rows, params, seed, live, eval_rows=test_rows)
-        scores = predict_scores(model, tokenizer, [r["text"] for r in test_rows])
-        for r, s in zip(test_rows, scores):
-            scored.append({**{k_: r[k_] for k_ in ("id", "fold", "source", "group", "text", "labels")},
-                           "scores": {t: round(float(v), 6) for t, v in zip(EVENT_TYPES, s)}})
+        scored += score_records(test_rows, predict_scores(model, tokenizer, [r["text"] for r in test_rows]))
     return with_nested_thresholds(scored)
+
+
+def score_records(rows: Sequence[dict[str, Any]], scores: np.ndarray) -> list[dict[str, Any]]:
+    """Example rows with their per-type scores: what every system's evaluation starts from."""
+    return [
+        {**{k: r[k] for k in ("id", "fold", "source", "group", "text", "labels")},
+         "scores": {t: round(float(v), 6) for t, v in zip(EVENT_TYPES, s)}}
+        for r, s in zip(rows, scores)
+    ]
 
 
 def with_nested_thresholds(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
