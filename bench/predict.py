@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -63,9 +62,11 @@ def peak_rss_mb(model: Path, backend: str, n: int) -> float:
         with docs.open("w", encoding="utf-8") as f:
             for i in range(n):
                 f.write(json.dumps({"id": f"d{i}", "text": base[i % len(base)]}) + "\n")
+        # VmHWM is this process's own peak RSS; ru_maxrss would carry the parent's over the exec.
         code = (
-            "import resource, sys; from newsevents.cli import main; rc = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)"
+            "import sys; from newsevents.cli import main; rc = main(sys.argv[1:]); "
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
+            "print(hwm, file=sys.stderr); sys.exit(rc)"
         )
         result = subprocess.run(
             [sys.executable, "-c", code, "predict", str(docs), "--unit", "sentence", "--quiet",
@@ -92,7 +93,6 @@ def main() -> None:
     print(f"{'path':<24}{'sentences/s':>12}{'vs plain':>10}")
     for name, rate in results:
         print(f"{name:<24}{rate:>12.1f}{rate / plain:>9.1f}x")
-    print(f"(peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
     print("\nPeak memory of `newsevents predict` (separate process per run)")
     print(f"{'backend':<10}{'1k sentences':>14}{'20k sentences':>15}")

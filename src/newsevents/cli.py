@@ -252,11 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP request is noise
+    # Our own messages at INFO; libraries (HTTP clients, the ONNX quantiser) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("newsevents").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     from newsevents.corpus import CorpusError
     from newsevents.labelstudio import ExportError, LabelStudioError
     from newsevents.model import ModelError
