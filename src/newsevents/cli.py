@@ -50,7 +50,7 @@ def _ls_push(args: argparse.Namespace) -> None:
     logger.info("project %r: imported %d new tasks, %d already there", args.project, added, present)
     if args.predictions and present:
         n = labelstudio.add_predictions(client, project, predictions)
-        logger.info("added predictions of model %s to %d existing tasks", next(iter(predictions.values()))["model_version"] if predictions else "-", n)
+        logger.info("added predictions of model %s to %d existing tasks", backend.version, n)
 
 
 def _ls_import(args: argparse.Namespace) -> None:
@@ -59,7 +59,10 @@ def _ls_import(args: argparse.Namespace) -> None:
     rows = []
     for lineno, line in enumerate(corpus.read_text_file(args.file).splitlines(), 1):
         if line.strip():
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{args.file}:{lineno}: not JSON: {err.msg}") from None
             missing = {"id", "text", "labels"} - set(row)
             if missing:
                 raise ValueError(f"{args.file}:{lineno}: missing {sorted(missing)}")
