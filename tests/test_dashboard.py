@@ -155,3 +155,14 @@ def test_dashboard_in_headless_chromium(eval_dir, errors):
             browser.close()
     assert problems == []
     assert outside == []
+
+
+def test_per_source_table_lists_pooled_and_each_source_for_every_system(report, card, errors):
+    page = render_dashboard(report, card, errors)
+    table = re.search(r'<table class="num per-source">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    assert len(rows) == 3 * len(report["systems"])  # pooled, seed, newswire
+    model_newswire = next(r for r in rows if "Fine-tuned MiniLM" in r and "<td>newswire</td>" in r)
+    assert "<td>299</td>" in model_newswire and "<td>0.694</td>" in model_newswire
+    model_pooled = next(r for r in rows if "Fine-tuned MiniLM" in r and "<td>pooled</td>" in r)
+    assert "<td>452</td>" in model_pooled and "<td>0.769</td>" in model_pooled

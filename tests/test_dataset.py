@@ -7,7 +7,7 @@ from newsevents.dataset import TRAIN_ONLY, assign_folds, data_card, load_exports
 from newsevents.labelstudio import ParsedExport, choices_result
 from newsevents.schema import Example
 
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 
 
 def ex(i: int, group: str, source: str = "seed", labels=()) -> Example:
@@ -109,3 +109,38 @@ def test_articles_of_one_story_share_a_fold(tmp_path):
     path.write_text("one:\n  - a1\ntwo:\n  - a1\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"stories\.yaml: a1 is in stories 'one' and 'two'"):
         read_stories(path)
+
+
+def test_first_pass_changes_count_added_and_removed_per_type():
+    from newsevents.dataset import first_pass_changes
+
+    reviewed = [
+        {"sentence_id": "newswire:a", "source": "newswire", "first_pass": ["treaty"], "labels": ["visit", "treaty"],
+         "reason": "Rule 6d"},
+        {"sentence_id": "newswire:b", "source": "newswire", "first_pass": ["visit"], "labels": [], "reason": ""},
+        {"sentence_id": "newswire:c", "source": "newswire", "first_pass": ["strike"], "labels": ["strike"], "reason": ""},
+    ]
+    out = first_pass_changes(reviewed)["newswire"]
+    assert (out["reviewed"], out["changed"], out["unexplained"]) == (3, 2, 1)
+    assert out["added"]["visit"] == 1 and out["removed"]["visit"] == 1
+    assert sum(out["added"].values()) + sum(out["removed"].values()) == 2
+    assert [c["sentence_id"] for c in out["changes"]] == ["newswire:a", "newswire:b"]
+
+
+def test_committed_data_never_splits_a_source_page_or_story_across_folds():
+    from newsevents import params as P
+    from newsevents.dataset import find_exports, read_stories
+
+    params = P.load_params(P.PARAMS_FILE)
+    rows, card = prepare(find_exports(ROOT / "labels"), params.prepare.n_folds,
+                         read_stories(ROOT / params.prepare.stories))
+    folds_of: dict[str, set] = {}
+    for r in rows:
+        folds_of.setdefault(r["group"], set()).add(r["fold"])
+    assert all(len(f) == 1 for f in folds_of.values())
+    newswire = [r for r in rows if r["source"] == "newswire"]
+    pages = {r["group"] for r in newswire}
+    assert all(p.startswith("http") for p in pages) and len(pages) < len(newswire)  # grouped by page
+    assert len({r["fold"] for r in newswire}) > 1  # pages spread over folds, each page in one
+    assert all(r["fold"] is TRAIN_ONLY for r in rows if r["source"] == "authored")
+    assert card["first_pass_review"]["newswire"]["reviewed"] == len(newswire)

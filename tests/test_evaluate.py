@@ -3,7 +3,11 @@
 import numpy as np
 import pytest
 
-from newsevents.evaluate import classification_metrics, cooccurrence, errors, system_report
+import json
+
+from newsevents.evaluate import classification_metrics, cooccurrence, errors, headline, system_report
+
+from conftest import ROOT
 
 T = ["visit", "treaty", "strike", "sentence", "sanction"]
 
@@ -19,8 +23,11 @@ def test_classification_metrics_by_hand():
     gold = np.array([[1, 0, 0, 0, 0], [1, 0, 1, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0]])
     pred = np.array([[1, 0, 0, 0, 0], [1, 0, 1, 0, 0], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]])
     m = classification_metrics(gold, pred)
-    assert m["per_type"]["visit"] == pytest.approx({"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2})
-    assert m["per_type"]["strike"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2})
+    assert m["per_type"]["visit"] == pytest.approx(
+        {"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2, "tp": 2, "fp": 1, "fn": 0})
+    assert m["per_type"]["strike"] == pytest.approx(
+        {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2, "tp": 1, "fp": 0, "fn": 1})
+    assert m["n"] == 4
     # micro: tp=3 fp=1 fn=1 → P=R=F1=0.75
     assert m["micro"] == pytest.approx({"precision": 0.75, "recall": 0.75, "f1": 0.75})
     # macro over the two active types only (treaty, sentence, sanction: no gold, no prediction)
@@ -65,3 +72,40 @@ def test_cooccurrence_and_errors():
     errs = errors(records)
     assert [(e["id"], e["false_positives"], e["false_negatives"]) for e in errs] == [
         ("s1", [], ["treaty"]), ("s2", ["strike"], [])]
+
+
+def assert_sources_add_up(report: dict) -> None:
+    sources = report["per_source"].values()
+    assert report["n"] == sum(m["n"] for m in sources)
+    for t in T:
+        for count in ("support", "tp", "fp", "fn"):
+            assert report["per_type"][t][count] == sum(m["per_type"][t][count] for m in sources), (t, count)
+
+
+def test_per_source_metrics_add_up_to_the_pooled_ones():
+    import random
+
+    rng = random.Random(3)
+    records = [rec(i, [t for t in T if rng.random() < 0.3], [t for t in T if rng.random() < 0.3],
+                   fold=i % 3, source=("seed", "newswire")[i % 2]) for i in range(60)]
+    report = system_report(records, with_curves=False)
+    assert set(report["per_source"]) == {"seed", "newswire"}
+    assert_sources_add_up(report)
+    metrics = headline({"model": report, "keywords": report})
+    for system in ("model", "keywords"):
+        assert set(metrics[system]) == {"pooled", "seed", "newswire"}
+        assert metrics[system]["pooled"]["n"] == metrics[system]["seed"]["n"] + metrics[system]["newswire"]["n"]
+        assert metrics[system]["pooled"]["macro_f1"] == round(report["macro"]["f1"], 4)
+        assert set(metrics[system]["newswire"]["f1"]) == set(T)
+
+
+def test_committed_evaluation_reports_every_system_per_source_and_pooled():
+    """The evaluate stage's output (rewritten by `make repro` before the tests in CI)."""
+    report = json.loads((ROOT / "eval" / "report.json").read_text(encoding="utf-8"))
+    metrics = json.loads((ROOT / "eval" / "metrics.json").read_text(encoding="utf-8"))
+    assert set(report["systems"]) == set(metrics) == {"model", "keywords", "tfidf_logreg", "zero_shot"}
+    for name, system in report["systems"].items():
+        assert set(system["per_source"]) == {"seed", "newswire"}, name  # authored is never evaluated
+        assert_sources_add_up(system)
+        assert system["n"] == report["n_sentences"]
+        assert metrics[name]["pooled"]["macro_f1"] == pytest.approx(system["macro"]["f1"], abs=1e-4)

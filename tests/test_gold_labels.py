@@ -17,6 +17,8 @@ from newsevents.schema import EVENT_TYPES
 from conftest import ROOT
 
 SEED_EXPORT = ROOT / "labels" / "annotations" / "seeds.json"
+NEWSWIRE = ROOT / "seeds" / "newswire.jsonl"
+NEWSWIRE_EXPORT = ROOT / "labels" / "annotations" / "newswire.json"
 AUTHORED_EXPORT = ROOT / "labels" / "authored" / "authored.json"
 
 KEYWORDS = {
@@ -65,6 +67,43 @@ def test_seed_export_has_one_live_annotation_per_task():
         live = [a for a in task["annotations"] if not a["was_cancelled"]]
         assert len(live) >= 1, task["id"]
         assert all(a["result"] for a in live), task["id"]  # "none" is chosen, never left blank
+
+
+def newswire_rows() -> dict[str, dict]:
+    rows = [json.loads(line) for line in NEWSWIRE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {f"newswire:{r['id']}": r for r in rows}
+
+
+def test_every_newswire_sentence_has_exactly_one_reviewed_annotation():
+    rows = newswire_rows()
+    tasks = json.loads(NEWSWIRE_EXPORT.read_text(encoding="utf-8"))
+    assert sorted(t["data"]["sentence_id"] for t in tasks) == sorted(rows)  # each sentence once, none extra
+    for task in tasks:
+        sid = task["data"]["sentence_id"]
+        assert task["data"]["text"] == rows[sid]["text"], sid
+        assert task["data"]["group"] == rows[sid]["source"], sid  # folds group by source page
+        live = [a for a in task["annotations"] if not a["was_cancelled"]]
+        assert len(live) == 1, sid
+        # Reviewed, not imported: the annotation was made from the first-pass prediction, and the
+        # first-pass labels themselves never arrived as an annotation.
+        first_pass = live[0]["prediction"]
+        assert first_pass["model_version"] == "first-pass" and live[0]["parent_prediction"] == first_pass["id"], sid
+        chosen = first_pass["result"][0]["value"]["choices"]
+        assert [c for c in chosen if c != "none"] == rows[sid]["labels"], sid
+
+
+def test_newswire_export_parses_and_every_change_of_a_first_pass_label_says_why():
+    parsed = parse_export(NEWSWIRE_EXPORT)
+    assert parsed.excluded == [] and len(parsed.examples) == len(newswire_rows())
+    assert {e.source for e in parsed.examples} == {"newswire"}
+    assert len(parsed.reviewed) == len(parsed.examples)
+    changed = [r for r in parsed.reviewed if r["labels"] != r["first_pass"]]
+    assert changed, "the review changed nothing: was it done?"
+    for r in changed:
+        assert re.search(r"[Rr]ule \d", r["reason"]), f"{r['sentence_id']}: no rule named in {r['reason']!r}"
+    guidelines = (ROOT / "labels" / "guidelines.md").read_text(encoding="utf-8")
+    for r in changed:  # every changed sentence is a worked example in the guidelines
+        assert r["sentence_id"].split(":")[1] in guidelines, r["sentence_id"]
 
 
 def test_authored_examples_are_marked_authored(authored):

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from newsevents.labelstudio import (
-    ExportError, choices_result, parse_export, resolve, sentence_tasks, stable_export,
+    FIRST_PASS, ExportError, choices_result, labelled_tasks, parse_export, read_labelled_rows, resolve,
+    sentence_tasks, stable_export,
 )
 from newsevents.corpus import segment
 
@@ -167,3 +168,57 @@ def test_sentence_tasks_carry_context_and_location(seed_articles):
 def test_choices_result_orders_types_and_makes_no_event_explicit():
     assert choices_result(["sanction", "visit"])[0]["value"]["choices"] == ["visit", "sanction"]
     assert choices_result([])[0]["value"]["choices"] == ["none"]
+
+
+def test_first_pass_labels_become_predictions_not_annotations():
+    rows = [{"id": "nw1", "text": "Jets struck the depot.", "labels": ["strike"], "source": "https://a.example/1"}]
+    [task] = labelled_tasks(rows, "newswire", as_prediction=FIRST_PASS)
+    assert "annotations" not in task
+    assert task["predictions"] == [{"model_version": "first-pass", "result": choices_result(["strike"])}]
+    assert task["data"]["sentence_id"] == "newswire:nw1" and task["data"]["group"] == "https://a.example/1"
+    [authored] = labelled_tasks(rows, "authored")
+    assert authored["annotations"] == [{"result": choices_result(["strike"])}] and "predictions" not in authored
+
+
+@pytest.mark.parametrize("line, problem", [
+    ('{"id": "a", "text": "x"', "not JSON"),
+    ('["a", "x"]', "expected a JSON object"),
+    ('{"id": "a", "text": "x"}', r"missing \['labels'\]"),
+    ('{"id": "a", "text": "x", "labels": ["protest"]}', r"unknown label\(s\) \['protest'\]"),
+])
+def test_bad_sentence_row_names_file_and_line(tmp_path, line, problem):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"id": "ok", "text": "Fine.", "labels": []}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"rows\.jsonl:2: {problem}"):
+        read_labelled_rows(path)
+
+
+def reviewed_task(first_pass: list[str], chosen: list[str], reason: str = "") -> dict:
+    """A task as Label Studio 1.23 exports it: predictions by id, the reviewed one inside the annotation."""
+    prediction = {"id": 5, "model_version": "first-pass", "created_ago": "3\u00a0minutes",
+                  "result": choices_result(first_pass)}
+    result = choices_result(chosen)
+    if reason:
+        result.append({"from_name": "reason", "to_name": "text", "type": "textarea", "value": {"text": [reason]}})
+    return {"id": 1, "data": {"text": "The minister arrived in Beijing.", "sentence_id": "newswire:nw9",
+                              "source": "newswire", "group": "https://a.example/9"},
+            "predictions": [5], "annotations": [{"id": 2, "completed_by": 1, "result": result,
+                                                 "prediction": prediction, "parent_prediction": 5}]}
+
+
+def test_review_of_first_pass_labels_is_recorded_with_its_reason(tmp_path):
+    parsed = parse_export(write(tmp_path, [reviewed_task([], ["visit"], "Rule 1: a scheduled trip.")]))
+    assert parsed.examples[0].labels == ("visit",)  # the reason box is not a label
+    assert parsed.reviewed == [{"sentence_id": "newswire:nw9", "source": "newswire", "first_pass": [],
+                                "labels": ["visit"], "reason": "Rule 1: a scheduled trip."}]
+    accepted = parse_export(write(tmp_path, [reviewed_task(["visit"], ["visit"])], "accepted.json"))
+    assert accepted.reviewed[0]["first_pass"] == accepted.reviewed[0]["labels"] == ["visit"]
+    assert parse_export(SAMPLE).reviewed == []  # tasks without first-pass labels are not reviews
+
+
+def test_stable_export_drops_clock_relative_fields_and_sorts_prediction_ids():
+    task = reviewed_task(["visit"], ["visit"])
+    task["predictions"] = [7, 5]
+    [out] = stable_export([task])
+    assert out["predictions"] == [5, 7]
+    assert "created_ago" not in out["annotations"][0]["prediction"]

@@ -58,6 +58,47 @@ def test_push_twice_annotate_pull_and_parse(labelstudio_server, tmp_path):
     assert labelstudio_server["LABEL_STUDIO_API_KEY"] not in out.read_text()
 
 
+def test_newswire_first_pass_labels_arrive_as_predictions_and_review_is_recorded(labelstudio_server, tmp_path):
+    env = env_with(labelstudio_server)
+    rows = [json.loads(x) for x in (ROOT / "seeds" / "newswire.jsonl").read_text(encoding="utf-8").splitlines()[:6]]
+    src = tmp_path / "newswire.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    args = ("ls", "push", str(src), "--source", "newswire", "--project", "nw-review")
+    first = newsevents(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "imported 6 new tasks, 0 already there" in first.stderr
+    assert "imported 0 new tasks, 6 already there" in newsevents(*args, env=env).stderr
+
+    client = ls.connect(labelstudio_server["LABEL_STUDIO_URL"], labelstudio_server["LABEL_STUDIO_API_KEY"])
+    project = next(p for p in client.projects.list(title="nw-review") if p.title == "nw-review")
+    tasks = {t.data["sentence_id"]: t for t in client.tasks.list(project=project.id, page_size=500, fields="all")}
+    assert len(tasks) == 6 and not any(t.annotations for t in tasks.values())  # nothing is gold until reviewed
+    for row in rows:
+        [pred] = tasks[f"newswire:{row['id']}"].predictions
+        pred = pred if isinstance(pred, dict) else pred.dict()
+        assert pred["model_version"] == "first-pass"
+        assert [c for c in pred["result"][0]["value"]["choices"] if c != "none"] == row["labels"]
+    # Review two tasks the way the interface does: accept one prediction, correct another with a reason.
+    accept, correct = (tasks[f"newswire:{rows[i]['id']}"] for i in (0, 2))
+    for task, labels, reason in ((accept, rows[0]["labels"], ""), (correct, ["visit"], "Rule 6d: test")):
+        result = choices_result(labels) + ([{"from_name": "reason", "to_name": "text", "type": "textarea",
+                                             "value": {"text": [reason]}}] if reason else [])
+        pred = task.predictions[0] if isinstance(task.predictions[0], dict) else task.predictions[0].dict()
+        client.annotations.create(id=task.id, result=result, parent_prediction=pred["id"])
+
+    out = tmp_path / "nw.json"
+    assert newsevents("ls", "pull", "--project", "nw-review", "--output", str(out), env=env).returncode == 0
+    parsed = parse_export(out)
+    assert {e.id for e in parsed.examples} == {accept.data["sentence_id"], correct.data["sentence_id"]}
+    assert all(e.group == r["source"] for e in parsed.examples for r in rows if e.id == f"newswire:{r['id']}")
+    reviewed = {r["sentence_id"]: r for r in parsed.reviewed}
+    assert reviewed[accept.data["sentence_id"]]["labels"] == rows[0]["labels"] == reviewed[accept.data["sentence_id"]]["first_pass"]
+    assert reviewed[correct.data["sentence_id"]] == {
+        "sentence_id": correct.data["sentence_id"], "source": "newswire", "first_pass": rows[2]["labels"],
+        "labels": ["visit"], "reason": "Rule 6d: test"}
+    assert len(parsed.excluded) == 4  # not reviewed yet: not gold
+
+
 def test_wrong_token_is_a_one_line_error(labelstudio_server):
     env = env_with({**labelstudio_server, "LABEL_STUDIO_API_KEY": "not-the-token"})
     result = newsevents("ls", "pull", env=env)

@@ -68,7 +68,8 @@ def test_dvc_repro_runs_every_stage_and_then_nothing(tmp_path):
 
     metrics = json.loads((repo / "eval" / "metrics.json").read_text())
     assert set(metrics) == {"model", "keywords", "tfidf_logreg", "zero_shot"}
-    assert 0.0 <= metrics["model"]["macro_f1"] <= 1.0
+    assert 0.0 <= metrics["model"]["pooled"]["macro_f1"] <= 1.0
+    assert metrics["model"]["pooled"]["n"] == metrics["model"]["seed"]["n"] + metrics["model"]["newswire"]["n"]
     assert (repo / "models" / "event-classifier" / "model.safetensors").exists()
     assert (repo / "models" / "event-classifier" / "README.md").read_text().startswith("---")
     assert (repo / "eval" / "dashboard.html").exists()

@@ -19,10 +19,17 @@ def _ls_push(args: argparse.Namespace) -> None:
     from newsevents import corpus, labelstudio
 
     prm = P.load_params(args.params)
-    tasks = []
-    for article in corpus.iter_articles(args.inputs):
-        sentences = corpus.segment(article)
-        tasks += labelstudio.sentence_tasks(article, sentences, prm.prepare.context_sentences)
+    first_pass: dict[str, dict] = {}
+    if args.source == "seed":
+        tasks = []
+        for article in corpus.iter_articles(args.inputs):
+            sentences = corpus.segment(article)
+            tasks += labelstudio.sentence_tasks(article, sentences, prm.prepare.context_sentences)
+    else:  # sentence rows that carry first-pass labels: those become predictions to review
+        rows = [row for path in args.inputs for row in labelstudio.read_labelled_rows(path)]
+        labelled = labelstudio.labelled_tasks(rows, args.source, as_prediction=labelstudio.FIRST_PASS)
+        tasks = [t["data"] for t in labelled]
+        first_pass = {t["data"]["sentence_id"]: t["predictions"][0] for t in labelled}
     client = labelstudio.connect()  # fail fast, before scoring
     predictions: dict[str, dict] = {}
     if args.predictions or args.select != "all":
@@ -43,9 +50,10 @@ def _ls_push(args: argparse.Namespace) -> None:
                     len(tasks), args.select)
     config = args.config.read_text(encoding="utf-8")
     project = labelstudio.ensure_project(client, args.project, config, _instructions(args.guidelines))
-    to_import = [
-        {"data": t, "predictions": [predictions[t["sentence_id"]]]} if args.predictions else t for t in tasks
-    ]
+    to_import = []
+    for t in tasks:
+        preds = [p[t["sentence_id"]] for p in (first_pass, predictions) if t["sentence_id"] in p]
+        to_import.append({"data": t, "predictions": preds} if preds else t)
     added, present = labelstudio.push(client, project, to_import)
     logger.info("project %r: imported %d new tasks, %d already there", args.project, added, present)
     if args.predictions and present:
@@ -54,19 +62,9 @@ def _ls_push(args: argparse.Namespace) -> None:
 
 
 def _ls_import(args: argparse.Namespace) -> None:
-    from newsevents import corpus, labelstudio
+    from newsevents import labelstudio
 
-    rows = []
-    for lineno, line in enumerate(corpus.read_text_file(args.file).splitlines(), 1):
-        if line.strip():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{args.file}:{lineno}: not JSON: {err.msg}") from None
-            missing = {"id", "text", "labels"} - set(row)
-            if missing:
-                raise ValueError(f"{args.file}:{lineno}: missing {sorted(missing)}")
-            rows.append(row)
+    rows = labelstudio.read_labelled_rows(args.file)
     client = labelstudio.connect()
     config = args.config.read_text(encoding="utf-8")
     project = labelstudio.ensure_project(client, args.project, config, _instructions(args.guidelines))
@@ -75,12 +73,15 @@ def _ls_import(args: argparse.Namespace) -> None:
 
 
 def _instructions(guidelines: Path) -> str:
-    """The guidelines as Label Studio's annotator instructions (shown as preformatted text)."""
+    """The guidelines as Label Studio's annotator instructions (shown as preformatted text).
+
+    A bare <pre>: the server drops style attributes, and the text must come back as sent so a
+    second push sees no change."""
     if not guidelines.exists():
         return ""
     import html
 
-    return f"<pre style='white-space: pre-wrap'>{html.escape(guidelines.read_text(encoding='utf-8'))}</pre>"
+    return f"<pre>{html.escape(guidelines.read_text(encoding='utf-8'))}</pre>"
 
 
 def _ls_pull(args: argparse.Namespace) -> None:
@@ -180,7 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     ls_sub = ls.add_subparsers(dest="ls_command", required=True)
     push = ls_sub.add_parser("push", help="import article sentences as tasks (no duplicates)")
     push.add_argument("inputs", nargs="*", type=Path, default=[P.SEEDS_DIR],
-                      help=".txt files, folders of them, or JSONL articles (default: seeds/)")
+                      help=".txt files, folders of them, or JSONL articles (default: seeds/); "
+                           "with --source newswire: JSONL sentence rows")
+    push.add_argument("--source", choices=["seed", "newswire"], default="seed",
+                      help="seed: articles, split into sentences; newswire: one task per JSONL row "
+                           "({id, text, labels, source}), its labels attached as 'first-pass' predictions")
     push.add_argument("--project", default=DEFAULT_PROJECT, help="project title (%(default)s)")
     push.add_argument("--config", type=Path, default=P.LABEL_CONFIG, help="labeling interface")
     push.add_argument("--guidelines", type=Path, default=P.LABELS_DIR / "guidelines.md")
@@ -193,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.set_defaults(func=_ls_push)
     imp = ls_sub.add_parser("import", help="import sentences that already carry labels, as annotated tasks")
     imp.add_argument("file", type=Path, help='JSONL: {"id", "text", "labels", optional "note", "trap", "page"}')
-    imp.add_argument("--source", required=True, choices=["authored", "newswire"])
+    imp.add_argument("--source", required=True, choices=["authored"])
     imp.add_argument("--project", required=True, help="project title")
     imp.add_argument("--config", type=Path, default=P.LABEL_CONFIG, help="labeling interface")
     imp.add_argument("--guidelines", type=Path, default=P.LABELS_DIR / "guidelines.md")

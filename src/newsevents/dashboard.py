@@ -157,7 +157,7 @@ def headline_section(report: dict[str, Any]) -> str:
         rows.append([esc(label_of(key, s)), el("strong", fmt(f1)) if f1 == best else fmt(f1),
                      fmt(dig(s, "micro", "f1")), fmt(dig(s, "macro", "precision")), fmt(dig(s, "macro", "recall")),
                      esc(NA if mean is None else f"{fmt(mean)} ± {fmt(std)}"),
-                     *(fmt(dig(s, "per_source", src, "macro_f1")) for src in sources)])
+                     *(fmt(dig(s, "per_source", src, "macro", "f1")) for src in sources)])
     marks = ["best" if best is not None and f1 == best else None for f1 in f1s]
     intro = note(f"Out-of-fold predictions on {report.get('n_sentences', NA)} real sentences in "
                  f"{report.get('n_folds', NA)} article-grouped folds. Highlighted: best macro-F1.")
@@ -190,10 +190,26 @@ def per_type_chart(report: dict[str, Any]) -> str:
     return svg(width, bottom + 36, "F1 per event type and system", *body)
 
 
+def per_source_table(report: dict[str, Any]) -> str:
+    """Every system on each real source and pooled: n, macro/micro-F1 and F1 per type."""
+    types = list(report.get("event_types") or [])
+    head = ["System", "Sentences", "n", "macro-F1", "micro-F1", *map(esc, types)]
+    rows = []
+    for key, s in ordered_systems(report):
+        slices = [("pooled", s), *sorted((s.get("per_source") or {}).items(),
+                                         key=lambda kv: SOURCES.index(kv[0]) if kv[0] in SOURCES else len(SOURCES))]
+        for name, m in slices:
+            rows.append([esc(label_of(key, s)), esc(name), fmt(dig(m, "n"), 0), fmt(dig(m, "macro", "f1")),
+                         fmt(dig(m, "micro", "f1")), *(fmt(dig(m, "per_type", t, "f1")) for t in types)])
+    return table(head, rows, class_="num per-source")
+
+
 def per_type_section(report: dict[str, Any]) -> str:
     labels = [label_of(k, s) for k, s in ordered_systems(report)]
     return section("per-type", "F1 per event type", note("Support is the number of real sentences with that type."),
-                   legend(labels), per_type_chart(report))
+                   legend(labels), per_type_chart(report),
+                   note("Per source: pooled is every real sentence; the sources are its parts."),
+                   per_source_table(report))
 
 
 def pr_chart(etype: str, curves: list[tuple[str, Any, Any]]) -> str:

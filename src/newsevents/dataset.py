@@ -42,6 +42,7 @@ def load_exports(paths: Sequence[Path]) -> ParsedExport:
         merged.excluded += parsed.excluded
         merged.disagreements += parsed.disagreements
         merged.multi += parsed.multi
+        merged.reviewed += parsed.reviewed
     return merged
 
 
@@ -108,6 +109,32 @@ def agreement(multi: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"tasks": len(multi), "annotators": len(annotators), "krippendorff_alpha": per_type}
 
 
+def first_pass_changes(reviewed: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How review changed the labels sentences arrived with, per source: per type how many
+    first-pass labels were added and removed, and every changed sentence with its reason."""
+    out: dict[str, Any] = {}
+    for source in sorted({r["source"] for r in reviewed}):
+        rows = [r for r in reviewed if r["source"] == source]
+        added, removed = Counter(), Counter()
+        changes = []
+        for r in rows:
+            plus = [t for t in r["labels"] if t not in r["first_pass"]]
+            minus = [t for t in r["first_pass"] if t not in r["labels"]]
+            added.update(plus)
+            removed.update(minus)
+            if plus or minus:
+                changes.append(r)
+        out[source] = {
+            "reviewed": len(rows),
+            "changed": len(changes),
+            "unexplained": sum(1 for r in changes if not r["reason"]),
+            "added": {t: added[t] for t in EVENT_TYPES},
+            "removed": {t: removed[t] for t in EVENT_TYPES},
+            "changes": changes,
+        }
+    return out
+
+
 def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, Any]:
     """Counts per type, per source and per fold, and every excluded task with its reason."""
     per_source: dict[str, Counter[str]] = {s: Counter() for s in SOURCES}
@@ -140,6 +167,7 @@ def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, A
         },
         "disagreements": parsed.disagreements,
         "agreement": agreement(parsed.multi) if parsed.multi else None,
+        "first_pass_review": first_pass_changes(parsed.reviewed),
     }
 
 

@@ -41,7 +41,8 @@ def scores_of(records: Sequence[dict[str, Any]]) -> np.ndarray:
 
 
 def classification_metrics(gold: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
-    """Micro and macro precision/recall/F1 and per-type P/R/F1 with support.
+    """Micro and macro precision/recall/F1, and per type P/R/F1 with the counts behind them
+    (support, tp, fp, fn), so metrics of slices can be checked to add up to the pooled ones.
 
     Macro averages every type, including one with no support in this slice (its F1 is 0 when it
     is predicted, and it is left out of the macro average when it is neither present nor
@@ -53,12 +54,14 @@ def classification_metrics(gold: np.ndarray, pred: np.ndarray) -> dict[str, Any]
     per_type = {}
     for j, t in enumerate(EVENT_TYPES):
         p, r = _ratio(tp[j], tp[j] + fp[j]), _ratio(tp[j], tp[j] + fn[j])
-        per_type[t] = {"precision": p, "recall": r, "f1": _f1(p, r), "support": int(gold[:, j].sum())}
+        per_type[t] = {"precision": p, "recall": r, "f1": _f1(p, r), "support": int(gold[:, j].sum()),
+                       "tp": int(tp[j]), "fp": int(fp[j]), "fn": int(fn[j])}
     active = [t for j, t in enumerate(EVENT_TYPES) if tp[j] + fp[j] + fn[j] > 0]
     macro = {m: float(np.mean([per_type[t][m] for t in active])) if active else 0.0
              for m in ("precision", "recall", "f1")}
     mp, mr = _ratio(tp.sum(), tp.sum() + fp.sum()), _ratio(tp.sum(), tp.sum() + fn.sum())
-    return {"micro": {"precision": mp, "recall": mr, "f1": _f1(mp, mr)}, "macro": macro, "per_type": per_type}
+    return {"n": len(gold), "micro": {"precision": mp, "recall": mr, "f1": _f1(mp, mr)}, "macro": macro,
+            "per_type": per_type}
 
 
 def pr_curves(gold: np.ndarray, scores: np.ndarray) -> tuple[dict[str, dict[str, list[float]]], dict[str, float | None]]:
@@ -79,7 +82,8 @@ def pr_curves(gold: np.ndarray, scores: np.ndarray) -> tuple[dict[str, dict[str,
 
 
 def system_report(records: Sequence[dict[str, Any]], with_curves: bool = True) -> dict[str, Any]:
-    """Everything the dashboard shows for one system: overall, per fold, per source, curves."""
+    """Everything the dashboard shows for one system: pooled over all real sentences (the top
+    level), per fold, per source, and the PR curves."""
     gold, pred = _matrix(records, "labels"), _matrix(records, "predicted")
     report = classification_metrics(gold, pred)
     if with_curves:
@@ -101,8 +105,7 @@ def system_report(records: Sequence[dict[str, Any]], with_curves: bool = True) -
     report["per_source"] = {}
     for source in sorted({r["source"] for r in records}):
         part = [r for r in records if r["source"] == source]
-        m = classification_metrics(_matrix(part, "labels"), _matrix(part, "predicted"))
-        report["per_source"][source] = {"n": len(part), "micro_f1": m["micro"]["f1"], "macro_f1": m["macro"]["f1"]}
+        report["per_source"][source] = classification_metrics(_matrix(part, "labels"), _matrix(part, "predicted"))
     return report
 
 
@@ -148,15 +151,20 @@ def errors(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def headline(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The compact numbers DVC tracks (``dvc metrics show/diff``, ``dvc exp show``)."""
+    """The numbers DVC tracks (``dvc metrics show/diff``, ``dvc exp show``): for every system,
+    pooled over all real sentences (the headline: ``<system>.pooled.macro_f1``) and per source."""
+
+    def compact(m: dict[str, Any]) -> dict[str, Any]:
+        return {"n": m["n"], "macro_f1": m["macro"]["f1"], "micro_f1": m["micro"]["f1"],
+                "f1": {t: m["per_type"][t]["f1"] for t in EVENT_TYPES}}
+
     out: dict[str, Any] = {}
     for name, rep in reports.items():
-        entry = {"macro_f1": rep["macro"]["f1"], "micro_f1": rep["micro"]["f1"]}
+        entry = {"pooled": compact(rep), **{src: compact(m) for src, m in rep["per_source"].items()}}
         if name == "model":
-            entry.update(
+            entry["pooled"].update(
                 macro_precision=rep["macro"]["precision"], macro_recall=rep["macro"]["recall"],
                 macro_f1_fold_std=rep["fold_spread"]["macro_f1_std"],
-                f1={t: rep["per_type"][t]["f1"] for t in EVENT_TYPES},
             )
         out[name] = _rounded(entry)
     return out

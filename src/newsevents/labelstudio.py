@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 
 #: Name of the <Choices> block in labels/config.xml; results from other controls are ignored.
 CONTROL = "events"
+#: Name of the <TextArea> where an annotator says why a pre-annotation was changed.
+REASON = "reason"
+#: model_version of the labels a source arrived with (newswire's first-pass labels): imported as
+#: predictions for review, never as annotations.
+FIRST_PASS = "first-pass"
 DEFAULT_URL = "http://127.0.0.1:8080"
 _HOW_TO_CONNECT = 'start it with `make labelstudio`, then run eval "$(scripts/labelstudio.sh env)"'
 
@@ -62,12 +67,16 @@ def sentence_tasks(
     return tasks
 
 
-def labelled_tasks(rows: Sequence[dict[str, Any]], source: str) -> list[dict[str, Any]]:
-    """Tasks with an annotation for sentences that already carry labels (authored, newswire).
+def labelled_tasks(
+    rows: Sequence[dict[str, Any]], source: str, as_prediction: str | None = None
+) -> list[dict[str, Any]]:
+    """One task per sentence row that already carries labels (authored, newswire).
 
     A row needs ``id``, ``text`` and ``labels``; ``note``, ``trap`` and ``page`` (the address the
     sentence was read from, which groups its folds; ``seeds/newswire.jsonl`` calls it ``source``)
-    are kept in the task data for reviewers.
+    are kept in the task data for reviewers. The labels become the task's annotation, or with
+    ``as_prediction`` a pre-annotation of that model version, which a reviewer must accept or
+    correct before the sentence counts as gold.
     """
     tasks = []
     for row in rows:
@@ -82,8 +91,36 @@ def labelled_tasks(rows: Sequence[dict[str, Any]], source: str) -> list[dict[str
             **({"page": page} if page else {}),
             **{k: row[k] for k in ("note", "trap") if row.get(k) is not None},
         }
-        tasks.append({"data": data, "annotations": [{"result": choices_result(row["labels"])}]})
+        result = choices_result(row["labels"])
+        if as_prediction:
+            tasks.append({"data": data, "predictions": [{"model_version": as_prediction, "result": result}]})
+        else:
+            tasks.append({"data": data, "annotations": [{"result": result}]})
     return tasks
+
+
+def read_labelled_rows(path: Path) -> list[dict[str, Any]]:
+    """Sentence rows of a JSONL file, each checked for ``id``, ``text`` and ``labels``."""
+    from newsevents.corpus import read_text_file
+
+    rows = []
+    for lineno, line in enumerate(read_text_file(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{lineno}: not JSON: {err.msg}") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}:{lineno}: expected a JSON object")
+        missing = {"id", "text", "labels"} - set(row)
+        if missing:
+            raise ValueError(f"{path}:{lineno}: missing {sorted(missing)}")
+        unknown = sorted(set(row["labels"]) - set(EVENT_TYPES))
+        if unknown:
+            raise ValueError(f"{path}:{lineno}: unknown label(s) {unknown}; expected some of {list(EVENT_TYPES)}")
+        rows.append(row)
+    return rows
 
 
 def choices_result(labels: Iterable[str]) -> list[dict[str, Any]]:
@@ -251,14 +288,27 @@ def export(client: Any, project_id: int) -> list[dict[str, Any]]:
     return json.loads(b"".join(chunks))
 
 
+#: Export fields that change while nothing else does ("created_ago": "3 minutes").
+VOLATILE = frozenset({"created_ago"})
+
+
 def stable_export(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tasks and their annotations in id order, so re-exporting unchanged work gives no git diff."""
+    """Tasks and their annotations in id order, without clock-relative fields, so re-exporting
+    unchanged work gives no git diff."""
+
+    def steady(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: steady(v) for k, v in value.items() if k not in VOLATILE}
+        if isinstance(value, list):
+            return [steady(v) for v in value]
+        return value
+
     out = []
     for task in sorted(tasks, key=lambda t: t["id"]):
-        task = dict(task)
-        for key in ("annotations", "predictions"):
+        task = steady(task)
+        for key in ("annotations", "predictions"):  # predictions may be objects or just their ids
             if isinstance(task.get(key), list):
-                task[key] = sorted(task[key], key=lambda a: a.get("id", 0))
+                task[key] = sorted(task[key], key=lambda a: a.get("id", 0) if isinstance(a, dict) else a)
         out.append(task)
     return out
 
@@ -280,6 +330,8 @@ class ParsedExport:
     disagreements: list[dict[str, Any]] = field(default_factory=list)  # {file, task, answers, resolved}
     # Tasks answered by several annotators: {sentence_id, answers: {annotator: [labels]}}
     multi: list[dict[str, Any]] = field(default_factory=list)
+    # Gold tasks that arrived with first-pass labels: {sentence_id, source, first_pass, labels, reason}
+    reviewed: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_export(path: Path) -> list[dict[str, Any]]:
@@ -317,6 +369,29 @@ def _answer(path: Path, task_id: Any, annotation: dict[str, Any]) -> tuple[str, 
     if NO_EVENT in chosen and len(set(chosen)) > 1:
         raise ExportError(f"{path}: task {task_id}: {NO_EVENT!r} chosen together with event types {chosen}")
     return tuple(t for t in EVENT_TYPES if t in chosen)
+
+
+def _reason(annotation: dict[str, Any]) -> str:
+    """What the annotator wrote in the reason box ("" when nothing)."""
+    texts = [
+        t for item in annotation.get("result") or []
+        if item.get("from_name") == REASON
+        for t in item.get("value", {}).get("text", [])
+    ]
+    return " ".join(t.strip() for t in texts if t.strip())
+
+
+def _first_pass(path: Path, task: dict[str, Any]) -> tuple[str, ...] | None:
+    """The labels the task arrived with (its first-pass prediction), or None when it had none.
+
+    Label Studio's JSON export lists a task's predictions by id only, and gives the whole
+    prediction an annotation was made from under that annotation's ``prediction``.
+    """
+    candidates = [*(task.get("predictions") or []), *((a.get("prediction") or {}) for a in task.get("annotations") or [])]
+    for pred in candidates:
+        if isinstance(pred, dict) and pred.get("model_version") == FIRST_PASS:
+            return _answer(path, task.get("id"), pred) or ()
+    return None
 
 
 def resolve(answers: Sequence[tuple[str, ...]]) -> tuple[str, ...] | None:
@@ -388,6 +463,12 @@ def parse_export(path: Path) -> ParsedExport:
         if labels is None:
             exclude(f"annotators tied: {[list(a) for a in answers]}")
             continue
+        first_pass = _first_pass(path, task)
+        if first_pass is not None:
+            parsed.reviewed.append({
+                "sentence_id": sid, "source": source, "first_pass": list(first_pass), "labels": list(labels),
+                "reason": " | ".join(r for r in (_reason(a) for a in live) if r),
+            })
         group = str(data.get("group") or data.get("article_id") or sid.split(":")[0])
         context = " ".join(x for x in (data.get("context_before"), text, data.get("context_after")) if x)
         parsed.examples.append(Example(sid, text, labels, source, group, context))

@@ -111,8 +111,8 @@ def render_model_card(
         auc = "n/a" if m.get("pr_auc") is None else f"{m['pr_auc']:.3f}"
         per_type.append(f"| {t} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {auc} | {m['support']} |")
     per_source = ["| source | sentences | micro-F1 | macro-F1 |", "| --- | ---: | ---: | ---: |"]
-    per_source += [f"| {s} | {m['n']} | {m['micro_f1']:.3f} | {m['macro_f1']:.3f} |"
-                   for s, m in cv_report["per_source"].items()]
+    per_source += [f"| {s} | {m['n']} | {m['micro']['f1']:.3f} | {m['macro']['f1']:.3f} |"
+                   for s, m in [*cv_report["per_source"].items(), ("pooled", cv_report)]]
     spread, train = cv_report["fold_spread"], meta["params"]["train"]
     template = files("newsevents").joinpath("model_card_template.md").read_text(encoding="utf-8")
     return template.format(
