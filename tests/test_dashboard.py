@@ -166,3 +166,14 @@ def test_per_source_table_lists_pooled_and_each_source_for_every_system(report, 
     assert "<td>299</td>" in model_newswire and "<td>0.694</td>" in model_newswire
     model_pooled = next(r for r in rows if "Fine-tuned MiniLM" in r and "<td>pooled</td>" in r)
     assert "<td>452</td>" in model_pooled and "<td>0.769</td>" in model_pooled
+
+
+def test_data_card_shows_how_review_changed_first_pass_labels(report, card, errors):
+    page = render_dashboard(report, card, errors)
+    part = re.search(r'<div id="first-pass-review">(.*?)</div>', page, re.S).group(1)
+    review = card["first_pass_review"]["newswire"]
+    assert f"<td>newswire</td><td>{review['reviewed']}</td><td>{review['changed']}</td>" in part
+    assert f"Changed labels: {review['changed']}" in part
+    for change in review["changes"]:
+        assert change["sentence_id"] in part
+    assert 'id="first-pass-review"' not in render_dashboard(report, {}, errors)

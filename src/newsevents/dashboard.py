@@ -352,7 +352,27 @@ def data_card_section(card: dict[str, Any]) -> str:
         parts.append(el("details", el("summary", "Excluded tasks"), table(list(task_keys), tasks)))
     parts.append(note(f"Annotator disagreements: {len(card.get('disagreements') or [])}"))
     parts.append(agreement_part(card))
+    parts.append(first_pass_part(card))
     return section("data-card", "Data card", *parts)
+
+
+def first_pass_part(card: dict[str, Any]) -> str:
+    """Per source that arrived pre-labelled: how review changed those labels, and why."""
+    review = card.get("first_pass_review") or {}
+    if not review:
+        return ""
+    types = list(card.get("event_types") or [])
+    rows = [[esc(src), esc(r.get("reviewed", NA)), esc(r.get("changed", NA)),
+             *(esc(f"+{dig(r, 'added', t) or 0} −{dig(r, 'removed', t) or 0}") for t in types)]
+            for src, r in review.items()]
+    changes = [[esc(c.get("sentence_id", "")), chips(c.get("first_pass")), chips(c.get("labels")), esc(c.get("reason", ""))]
+               for r in review.values() for c in r.get("changes") or []]
+    return el("div",
+              el("h3", "Review of first-pass labels"),
+              table(["source", "reviewed", "changed", *map(esc, types)], rows, class_="num compact"),
+              el("details", el("summary", esc(f"Changed labels: {len(changes)}")),
+                 table(["sentence", "first pass", "reviewed", "reason"], changes)) if changes else "",
+              id="first-pass-review")
 
 
 def agreement_part(card: dict[str, Any]) -> str:
