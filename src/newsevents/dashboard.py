@@ -148,7 +148,7 @@ def headline_section(report: dict[str, Any]) -> str:
                      key=lambda src: (SOURCES.index(src) if src in SOURCES else len(SOURCES), src))
     f1s = [dig(s, "macro", "f1") for _, s in systems]
     best = max((f for f in f1s if is_num(f)), default=None)
-    top = el("tr", el("th", ""), el("th", "pooled over folds", colspan=4), el("th", "macro-F1 per fold"),
+    top = el("tr", el("th", ""), el("th", "pooled: every real sentence", colspan=4), el("th", "macro-F1 per fold"),
              *([el("th", "macro-F1 per source", colspan=len(sources))] if sources else []))
     head = ["System", "macro-F1", "micro-F1", "macro precision", "macro recall", "mean ± std", *map(esc, sources)]
     rows = []
@@ -159,8 +159,9 @@ def headline_section(report: dict[str, Any]) -> str:
                      esc(NA if mean is None else f"{fmt(mean)} ± {fmt(std)}"),
                      *(fmt(dig(s, "per_source", src, "macro", "f1")) for src in sources)])
     marks = ["best" if best is not None and f1 == best else None for f1 in f1s]
-    intro = note(f"Out-of-fold predictions on {report.get('n_sentences', NA)} real sentences in "
-                 f"{report.get('n_folds', NA)} article-grouped folds. Highlighted: best macro-F1.")
+    intro = note(f"Out-of-fold predictions on {report.get('n_sentences', NA)} real sentences (every source pooled) "
+                 f"in {report.get('n_folds', NA)} folds grouped by story or source page. The headline is pooled "
+                 "macro-F1; highlighted: the best.")
     return section("headline", "Headline metrics", intro,
                    table(head, rows, top=top, row_class=marks, class_="num headline"))
 
