@@ -35,6 +35,20 @@ def test_same_seed_gives_identical_predictions(tiny_base):
     assert not np.array_equal(first, other)  # the seed really is what fixes the result
 
 
+def test_training_logs_are_identical_across_identical_runs(tiny_base, tmp_path):
+    """DVCLive keeps the loss curves but nothing tied to the clock or a temporary folder."""
+    for run in ("a", "b"):
+        fit(ROWS, tiny_params(tiny_base), seed=3, live_dir=tmp_path / run, eval_rows=ROWS[:4])
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    names = {str(f) for f in files}
+    assert "plots/metrics/loss.tsv" in names and "plots/metrics/eval/loss.tsv" in names
+    assert not [n for n in names if "runtime" in n or "per_second" in n or "flos" in n]
+    for f in files:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+    assert "newsevents-train-" not in (tmp_path / "a" / "params.yaml").read_text()
+
+
 def test_tune_thresholds_picks_the_best_f1_cut():
     y = np.zeros((6, 5))
     y[:3, 0] = 1

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from newsevents.schema import EVENT_TYPES, LABEL_DESCRIPTIONS
-from newsevents.train import label_matrix, score_records, with_nested_thresholds
+from newsevents.schema import EVENT_TYPES, LABEL_DESCRIPTIONS, label_matrix
+from newsevents.train import score_records, with_nested_thresholds
 
 #: The words an analyst would search for, per type (case-insensitive).
 KEYWORD_RULES: dict[str, str] = {
@@ -62,7 +62,7 @@ def tfidf_logreg(rows: Sequence[dict[str, Any]], seed: int) -> list[dict[str, An
         vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
         x_train = vectorizer.fit_transform([r["text"] for r in train])
         x_test = vectorizer.transform([r["text"] for r in test])
-        y = label_matrix(train)
+        y = label_matrix(r["labels"] for r in train)
         scores = np.zeros((len(test), len(EVENT_TYPES)), dtype=np.float32)
         for j in range(len(EVENT_TYPES)):
             if 0 < y[:, j].sum() < len(y):

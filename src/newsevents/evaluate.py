@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from newsevents.params import Params
-from newsevents.schema import EVENT_TYPES, multi_hot
+from newsevents.schema import EVENT_TYPES, label_matrix, score_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ PR_POINTS = 40  # points kept per precision-recall curve: enough to draw, small 
 
 
 def _matrix(records: Sequence[dict[str, Any]], key: str) -> np.ndarray:
-    return np.array([multi_hot(r[key]) for r in records], dtype=np.int64).reshape(-1, len(EVENT_TYPES))
+    """Gold (``labels``) or ``predicted`` types as 0/1 integers, for counting."""
+    return label_matrix((r[key] for r in records), dtype=np.int64)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -34,10 +35,6 @@ def _ratio(a: float, b: float) -> float:
 
 def _f1(p: float, r: float) -> float:
     return _ratio(2 * p * r, p + r)
-
-
-def scores_of(records: Sequence[dict[str, Any]]) -> np.ndarray:
-    return np.array([[r["scores"][t] for t in EVENT_TYPES] for r in records], dtype=np.float64).reshape(-1, len(EVENT_TYPES))
 
 
 def classification_metrics(gold: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
@@ -87,7 +84,7 @@ def system_report(records: Sequence[dict[str, Any]], with_curves: bool = True) -
     gold, pred = _matrix(records, "labels"), _matrix(records, "predicted")
     report = classification_metrics(gold, pred)
     if with_curves:
-        curves, auc = pr_curves(gold, scores_of(records))
+        curves, auc = pr_curves(gold, score_matrix((r["scores"] for r in records), dtype=np.float64))
         report["pr_curves"] = curves
         for t in EVENT_TYPES:
             report["per_type"][t]["pr_auc"] = auc[t]

@@ -5,7 +5,10 @@ This is the only place the event types are written down; everything else imports
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 #: The event types, in the fixed order used by every multi-hot vector and every model head.
 EVENT_TYPES: tuple[str, ...] = ("visit", "treaty", "strike", "sentence", "sanction")
@@ -41,6 +44,17 @@ def multi_hot(labels: tuple[str, ...] | list[str]) -> list[float]:
     """One float per event type, in EVENT_TYPES order (1.0 = present)."""
     present = set(check_labels(labels))
     return [1.0 if t in present else 0.0 for t in EVENT_TYPES]
+
+
+def label_matrix(label_lists: Iterable[Sequence[str]], dtype: type = np.float32) -> np.ndarray:
+    """Multi-hot rows, one per example, columns in EVENT_TYPES order (floats for the loss,
+    integers for counting)."""
+    return np.array([multi_hot(labels) for labels in label_lists], dtype=dtype).reshape(-1, len(EVENT_TYPES))
+
+
+def score_matrix(score_maps: Iterable[Mapping[str, float]], dtype: type = np.float32) -> np.ndarray:
+    """Per-type score dicts as rows, columns in EVENT_TYPES order."""
+    return np.array([[s[t] for t in EVENT_TYPES] for s in score_maps], dtype=dtype).reshape(-1, len(EVENT_TYPES))
 
 
 @dataclass(frozen=True)

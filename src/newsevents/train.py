@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 
 from newsevents.params import Params, TrainParams
 from newsevents.predict import predict_scores
-from newsevents.schema import EVENT_TYPES, multi_hot
+from newsevents.schema import EVENT_TYPES, label_matrix, score_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,29 @@ THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 DEFAULT_THRESHOLD = 0.5
 
 
-def label_matrix(rows: Sequence[dict[str, Any]]) -> np.ndarray:
-    return np.array([multi_hot(r["labels"]) for r in rows], dtype=np.float32).reshape(-1, len(EVENT_TYPES))
+#: Trainer log keys that change between identical runs: wall-clock speeds and FLO counts.
+_WALL_CLOCK = re.compile(r"runtime|per_second|flos")
+
+
+def live_callback(live_dir: Path) -> Any:
+    """A DVCLive callback for the Trainer that leaves out what differs between identical runs
+    (the temporary output folder, speeds, FLOs), so rerunning an unchanged pipeline gives no
+    git diff in the committed logs."""
+    from dvclive import Live
+    from transformers.integrations import DVCLiveCallback
+
+    class ReproducibleLive(DVCLiveCallback):
+        def setup(self, args: Any, state: Any, model: Any) -> None:
+            self._initialized = True
+            if state.is_world_process_zero:
+                scratch = str(args.output_dir)
+                self.live.log_params({k: v for k, v in args.to_dict().items() if not str(v).startswith(scratch)})
+
+        def on_log(self, args: Any, state: Any, control: Any, model: Any = None, logs: Any = None, **kw: Any) -> None:
+            logs = {k: v for k, v in (logs or {}).items() if not _WALL_CLOCK.search(k)}
+            super().on_log(args, state, control, model=model, logs=logs, **kw)
+
+    return ReproducibleLive(live=Live(str(live_dir), dvcyaml=None, save_dvc_exp=False))
 
 
 def pos_weights(y: np.ndarray, how: str) -> np.ndarray:
@@ -86,13 +108,13 @@ def fit(
         model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
 
     def encode(rs: Sequence[dict[str, Any]]) -> Dataset:
-        ds = Dataset.from_dict({"text": [r["text"] for r in rs], "labels": label_matrix(rs).tolist()})
+        ds = Dataset.from_dict({"text": [r["text"] for r in rs], "labels": label_matrix(r["labels"] for r in rs).tolist()})
         return ds.map(
             lambda b: tokenizer(b["text"], truncation=True, max_length=params.max_length),
             batched=True, remove_columns=["text"],
         )
 
-    y = label_matrix(rows)
+    y = label_matrix(r["labels"] for r in rows)
     weight = torch.tensor(pos_weights(y, params.pos_weight))
 
     def loss(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
@@ -100,12 +122,7 @@ def fit(
             outputs.logits, labels.float(), pos_weight=weight
         )
 
-    callbacks = []
-    if live_dir is not None:
-        from dvclive import Live
-        from transformers.integrations import DVCLiveCallback
-
-        callbacks.append(DVCLiveCallback(live=Live(str(live_dir), dvcyaml=None, save_dvc_exp=False)))
+    callbacks = [live_callback(live_dir)] if live_dir is not None else []
     args = TrainingArguments(
         output_dir=tempfile.mkdtemp(prefix="newsevents-train-"),  # nothing is saved there (save_strategy="no")
         num_train_epochs=params.epochs,
@@ -177,7 +194,7 @@ def with_nested_thresholds(records: list[dict[str, Any]]) -> list[dict[str, Any]
     for k in sorted({r["fold"] for r in records}):
         others = [r for r in records if r["fold"] != k]
         if others:
-            th = tune_thresholds(label_matrix(others), score_matrix(others))
+            th = tune_thresholds(label_matrix(r["labels"] for r in others), score_matrix(r["scores"] for r in others))
         else:
             th = {t: DEFAULT_THRESHOLD for t in EVENT_TYPES}
         for r in records:
@@ -185,10 +202,6 @@ def with_nested_thresholds(records: list[dict[str, Any]]) -> list[dict[str, Any]
                 r["thresholds"] = th
                 r["predicted"] = [t for t in EVENT_TYPES if r["scores"][t] >= th[t]]
     return records
-
-
-def score_matrix(records: Sequence[dict[str, Any]]) -> np.ndarray:
-    return np.array([[r["scores"][t] for t in EVENT_TYPES] for r in records], dtype=np.float32).reshape(-1, len(EVENT_TYPES))
 
 
 def train_stage(data_dir: Path, out_dir: Path, params: Params) -> Path:
@@ -206,7 +219,7 @@ def train_stage(data_dir: Path, out_dir: Path, params: Params) -> Path:
         raise ValueError(f"{examples_path}: no real (seed or newswire) sentences to evaluate on")
     seed, tp = params.base.seed, params.train
     scored = cross_validate(rows, tp, seed, live_root=out_dir / "live")
-    thresholds = tune_thresholds(label_matrix(scored), score_matrix(scored))
+    thresholds = tune_thresholds(label_matrix(r["labels"] for r in scored), score_matrix(r["scores"] for r in scored))
     logger.info("final model: training on all %d sentences", len(rows))
     model, tokenizer = fit(rows, tp, seed, live_dir=out_dir / "live" / "final")
 
