@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from newsevents import atomic
-from newsevents.schema import EVENT_TYPES, NO_EVENT, SOURCES, Article, Example, Sentence
+from newsevents.schema import EVENT_TYPES, NO_EVENT, SOURCES, Article, Example, Sentence, check_labels
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +116,10 @@ def read_labelled_rows(path: Path) -> list[dict[str, Any]]:
         missing = {"id", "text", "labels"} - set(row)
         if missing:
             raise ValueError(f"{path}:{lineno}: missing {sorted(missing)}")
-        unknown = sorted(set(row["labels"]) - set(EVENT_TYPES))
-        if unknown:
-            raise ValueError(f"{path}:{lineno}: unknown label(s) {unknown}; expected some of {list(EVENT_TYPES)}")
+        try:
+            check_labels(row["labels"])
+        except ValueError as err:
+            raise ValueError(f"{path}:{lineno}: {err}") from None
         rows.append(row)
     return rows
 
