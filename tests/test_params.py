@@ -2,6 +2,8 @@ import pytest
 
 from newsevents.params import Params, ParamsError, load_params, parse_params
 
+from conftest import ROOT
+
 
 def test_defaults_and_overrides():
     assert parse_params({}) == Params()
@@ -35,3 +37,8 @@ def test_load_params_names_the_file(tmp_path):
     path.write_text("prepare:\n  folds: 3\n", encoding="utf-8")
     with pytest.raises(ParamsError, match=r"params\.yaml: .*unknown key"):
         load_params(path)
+
+
+def test_defaults_are_the_committed_params():
+    """Without params.yaml the code falls back to its defaults: they must be the same recipe."""
+    assert load_params(ROOT / "params.yaml") == Params()
