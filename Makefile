@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP) ## create .venv and install the project with the pinned versions
 
-repro: setup ## run the DVC pipeline (prepare → train → evaluate)
+repro: setup ## run the DVC pipeline (prepare → train → export, evaluate → dashboard, review)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
 test: setup ## run the test suite (starts its own Label Studio server and headless Chromium)
@@ -33,6 +33,5 @@ labelstudio: ## install (once) and start Label Studio on 127.0.0.1:8080; prints 
 labelstudio-stop: ## stop the Label Studio server started by `make labelstudio`
 	scripts/labelstudio.sh stop
 
-bench: setup ## export the model to ONNX and print inference throughput and memory (after `make repro`)
-	$(BIN)/newsevents export-onnx
+bench: setup ## print inference throughput and memory of the pipeline's models (after `make repro`)
 	$(BIN)/python bench/predict.py

@@ -3,7 +3,7 @@
 Speed, in one process on the same inputs (the seed sentences repeated to --sentences):
   - plain:  pipeline("text-classification") over the same model folder, default settings
   - torch:  newsevents.predict (length-sorted batches, torch.inference_mode)
-  - onnx:   newsevents.predict with the ONNX Runtime int8 backend (needs `newsevents export-onnx`)
+  - onnx:   newsevents.predict with the ONNX Runtime int8 backend (the export stage's models/event-classifier-onnx)
 Memory: peak RSS of a fresh `newsevents predict` process streaming 1k and 20k sentences, to show
 that it does not grow with the input.
 
@@ -39,7 +39,7 @@ def speed(model: Path, onnx: Path | None, n: int, threads: int) -> list[tuple[st
     import torch
     from transformers import pipeline
 
-    from newsevents.predict import load_backend
+    from newsevents.inference import load_backend
 
     torch.set_num_threads(threads)
     base = seed_sentences()
@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     onnx = args.onnx if (args.onnx / "model.onnx").exists() else None
     if onnx is None:
-        print(f"(no {args.onnx}/model.onnx: run `newsevents export-onnx` to include the ONNX backend)")
+        print(f"(no {args.onnx}/model.onnx: run `make repro` (its export stage) to include the ONNX backend)")
 
     results = speed(args.model, onnx, args.sentences, args.threads)
     plain = results[0][1]

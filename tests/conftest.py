@@ -65,9 +65,10 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-TINY_ROWS = [
-    {"id": f"r{i}", "text": text, "labels": labels, "fold": i % 2, "source": "newswire", "group": f"p{i}"}
-    for i, (text, labels) in enumerate([
+def _tiny_rows():
+    from newsevents.schema import Example
+
+    return [Example(f"r{i}", text, tuple(labels), "newswire", f"p{i}", fold=i % 2) for i, (text, labels) in enumerate([
         ("The president arrived in Nairobi for a state visit.", ["visit"]),
         ("The two countries signed a trade agreement on Monday.", ["treaty"]),
         ("Drones struck a fuel depot near the border overnight.", ["strike"]),
@@ -76,8 +77,10 @@ TINY_ROWS = [
         ("Rain is expected across the region this weekend.", []),
         ("The minister toured the flooded districts by helicopter.", ["visit"]),
         ("Shares rose after the quarterly results.", []),
-    ])
-]
+    ])]
+
+
+TINY_ROWS = _tiny_rows()
 
 
 def tiny_params(base: str, **kw):

@@ -1,4 +1,5 @@
-"""The dashboard: rendered from sample eval files, checked as text and in a real headless Chromium."""
+"""The dashboard: rendered from sample eval files, checked as text and in a real headless Chromium;
+its chart geometry checked as numbers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from newsevents.dashboard import read_jsonl, render_dashboard, write_dashboard
+from newsevents import charts
+from newsevents.dashboard import main, render_dashboard, static_text, template
+from newsevents.jsonl import read_jsonl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -45,6 +48,12 @@ def eval_dir(tmp_path: Path) -> Path:
     shutil.copy(FIXTURES / "report_sample.json", out / "report.json")
     shutil.copy(FIXTURES / "errors_sample.jsonl", out / "errors.jsonl")
     return out
+
+
+def write_page(eval_dir: Path) -> Path:
+    """The dashboard stage on ``eval_dir``, as the pipeline runs it."""
+    return main(eval_dir / "report.json", eval_dir / "errors.jsonl", FIXTURES / "data_card_sample.json",
+                eval_dir / "dashboard.html")
 
 
 def test_every_section_is_present(report, card, errors):
@@ -100,8 +109,8 @@ def test_missing_pieces_render_as_na(report, card, errors):
     assert "n/a" in page and "no curve" in page
 
 
-def test_write_dashboard_writes_the_rendered_page(eval_dir, report, card, errors):
-    out = write_dashboard(eval_dir, FIXTURES / "data_card_sample.json")
+def test_main_writes_the_rendered_page(eval_dir, report, card, errors):
+    out = write_page(eval_dir)
     assert out == eval_dir / "dashboard.html"
     assert out.read_text(encoding="utf-8") == render_dashboard(report, card, errors)
     assert [p.name for p in eval_dir.iterdir() if p.name.startswith(".")] == []  # no temp file left
@@ -113,7 +122,7 @@ def test_dashboard_in_headless_chromium(eval_dir, errors):
         pytest.fail("chromium is not on PATH: run scripts/install-chromium.sh (as root) to install it")
     from playwright.sync_api import expect, sync_playwright
 
-    page_path = write_dashboard(eval_dir, FIXTURES / "data_card_sample.json")
+    page_path = write_page(eval_dir)
     problems: list[str] = []
     outside: list[str] = []
     with sync_playwright() as pw:
@@ -177,3 +186,100 @@ def test_data_card_shows_how_review_changed_first_pass_labels(report, card, erro
     for change in review["changes"]:
         assert change["sentence_id"] in part
     assert 'id="first-pass-review"' not in render_dashboard(report, {}, errors)
+
+
+def test_html_in_labels_and_sentences_is_escaped(report, card, errors):
+    assert template().environment.autoescape(template().name) is True
+    report["systems"]["keywords"]["label"] = '<img src=x onerror="alert(1)">'
+    errors[0]["text"] = "<script>alert('x')</script>"
+    errors[0]["gold"] = ["<i>visit</i>"]
+    card["per_source"]["<em>heldout</em>"] = {"sentences": 3}
+    page = render_dashboard(report, card, errors)
+    assert "<img" not in page and "<script>alert" not in page and "<i>" not in page and "<em>" not in page
+    label = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
+    # headline row, per-source rows, fold table and strip plot, legend, every bar and curve tooltip
+    assert page.count(label) > 10
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert '<span class="chip">&lt;i&gt;visit&lt;/i&gt;</span>' in page
+    assert "<th>&lt;em&gt;heldout&lt;/em&gt;</th>" in page
+
+
+def test_css_and_js_are_the_package_files_inlined(report, card, errors):
+    page = render_dashboard(report, card, errors)
+    assert f"<style>\n{static_text('dashboard.css')}</style>" in page
+    assert f"<script>\n{static_text('dashboard.js')}</script>" in page
+    assert page.startswith("<!DOCTYPE html>\n")
+
+
+def test_a_new_source_becomes_a_column_and_rows(report, card, errors):
+    for system in report["systems"].values():
+        system["per_source"]["heldout"] = {"n": 40, "macro": {"f1": 0.5}, "micro": {"f1": 0.25}}
+    card["per_source"]["heldout"] = {"sentences": 40}
+    page = render_dashboard(report, card, errors)
+    assert "<th>seed</th><th>newswire</th><th>heldout</th></tr>" in page  # headline: known order, then new
+    assert '<th colspan="3">macro-F1 per source</th>' in page
+    table = re.search(r'<table class="num per-source">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    assert len(rows) == 4 * len(report["systems"])
+    assert "<td>Fine-tuned MiniLM</td><td>heldout</td><td>40</td><td>0.500</td><td>0.250</td>" in table
+    assert "<th>authored (training only)</th><th>heldout</th><th>total</th>" in page
+    assert "<tr><td>visit</td><td>35</td><td>42</td><td>84</td><td>n/a</td><td>161</td></tr>" in page
+
+
+def test_bar_width_is_the_f1_share_of_the_axis():
+    chart = charts.per_type_bars(["visit", "treaty"],
+                                 [("model", {"visit": 0.5, "treaty": None}), ("rules", {"visit": 1.7, "treaty": 0.25})],
+                                 {"visit": 10})
+    start, end = chart.axis.ticks[0].x, chart.axis.ticks[-1].x
+    assert [t.label for t in chart.axis.ticks] == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+    model, rules = chart.groups[0].bars
+    assert model.x == start and model.width == pytest.approx((end - start) / 2)
+    assert model.value.text == "0.50" and model.value.x == pytest.approx(model.x + model.width + 4)
+    assert rules.width == pytest.approx(end - start)  # clamped to 1
+    assert rules.y == model.y + charts.BAR_H + charts.BAR_GAP and model.height == charts.BAR_H
+    missing, quarter = chart.groups[1].bars
+    assert missing.width == 0 and missing.value.text == "n/a" and "F1 n/a" in missing.title
+    assert quarter.width == pytest.approx((end - start) / 4)
+    assert chart.groups[0].support.text == "support 10" and chart.groups[1].support.text == "support n/a"
+    assert chart.height == chart.axis.bottom + 36 and chart.axis.top < model.y < chart.groups[1].bars[0].y
+
+
+def test_pr_curve_points_span_the_frame():
+    chart = charts.pr_chart("visit", [charts.PrSeries("model", [1.0, 0.5, 0.0], [0.5, 0.75, 1.0], 0.81),
+                                      charts.PrSeries("rules", None, None, None)])
+    frame = chart.frame
+    (curve,) = chart.curves
+    assert [(p.x, p.y) for p in curve.points] == [
+        (frame.x + frame.width, frame.y + frame.height / 2),
+        (frame.x + frame.width / 2, frame.y + frame.height / 4),
+        (frame.x, frame.y),
+    ]
+    assert [e.label for e in chart.legend] == ["model: PR-AUC 0.81", "rules: no curve"]
+    assert chart.empty is None and curve.color == chart.legend[0].color
+    assert charts.pr_chart("visit", [charts.PrSeries("rules", None, None, None)]).empty.text == "n/a"
+
+
+def test_fold_strip_dots_and_band():
+    chart = charts.fold_strip([charts.FoldSeries("model", [("0", 0.4, 10), ("1", 0.6, 12), ("2", None, 5)], 0.5, 0.1),
+                               charts.FoldSeries("rules", [], None, None)])
+    start, end = chart.axis.ticks[0].x, chart.axis.ticks[-1].x
+    model, rules = chart.rows
+    assert [d.cx for d in model.dots] == [pytest.approx(start + 0.4 * (end - start)),
+                                         pytest.approx(start + 0.6 * (end - start))]
+    assert model.dots[1].cy - model.dots[0].cy == 3.5  # jitter keeps equal scores apart
+    assert "fold 1 (n=12): macro-F1 0.600" in model.dots[1].title
+    assert model.band.x == pytest.approx(model.dots[0].cx) and model.band.width == pytest.approx(0.2 * (end - start))
+    assert model.mean.x1 == model.mean.x2 == pytest.approx((start + end) / 2)
+    assert model.spread.text == "0.500 ± 0.100"
+    assert rules.band is None and rules.mean is None and rules.dots == [] and rules.spread.text == "n/a"
+
+
+def test_heatmap_cells_are_shaded_by_count():
+    chart = charts.heatmap(["visit", "none"], [[4, 1], [0]])
+    (a, b), (c, d) = ([cell for cell in row.cells] for row in chart.rows)
+    assert a.shade == pytest.approx(0.96) and a.count.cls == "cell dark" and a.diagonal
+    assert b.shade == pytest.approx(0.04 + 0.92 * 0.5) and b.count.cls == "cell" and not b.diagonal
+    assert c.shade == pytest.approx(0.04) and c.count.text == "0"
+    assert d.count.text == "n/a" and d.title == "gold none, predicted none: n/a"
+    assert b.box.x - a.box.x == charts.CELL and a.box.width == charts.CELL - 2
+    assert chart.width == 110 + 2 * charts.CELL + 10

@@ -3,9 +3,10 @@ from dataclasses import replace
 
 import pytest
 
-from newsevents.dataset import TRAIN_ONLY, assign_folds, data_card, load_exports, prepare, write_training
-from newsevents.labelstudio import ParsedExport, choices_result
-from newsevents.schema import Example
+from newsevents.dataset import assign_folds, data_card, load_exports, prepare, write_training
+from newsevents.labelstudio.export import ParsedExport
+from newsevents.labelstudio.tasks import choices_result
+from newsevents.schema import TRAIN_ONLY, Example
 
 from conftest import FIXTURES, ROOT
 
@@ -70,10 +71,10 @@ def test_data_card_counts_types_sources_folds_and_exclusions():
 
 def test_prepare_writes_examples_and_card_from_real_export(tmp_path):
     rows, card = prepare([FIXTURES / "export_sample.json"], n_folds=5)
-    write_training(tmp_path, rows, card)
+    write_training(tmp_path / "examples.jsonl", tmp_path / "data_card.json", rows, card)
     written = [json.loads(line) for line in (tmp_path / "examples.jsonl").read_text().splitlines()]
-    assert written == rows and len(rows) == 4
-    assert {r["fold"] for r in rows} == {0}  # one article: one fold
+    assert [Example.from_json(w) for w in written] == rows and len(rows) == 4
+    assert {r.fold for r in rows} == {0}  # one article: one fold
     saved = json.loads((tmp_path / "data_card.json").read_text())
     assert saved["excluded"]["count"] == 4
     assert saved["excluded"]["by_reason"] == {
@@ -128,19 +129,20 @@ def test_first_pass_changes_count_added_and_removed_per_type():
 
 
 def test_committed_data_never_splits_a_source_page_or_story_across_folds():
-    from newsevents import params as P
+    from newsevents import paths
     from newsevents.dataset import find_exports, read_stories
+    from newsevents.params import load_params
 
-    params = P.load_params(P.PARAMS_FILE)
-    rows, card = prepare(find_exports(ROOT / "labels"), params.prepare.n_folds,
-                         read_stories(ROOT / params.prepare.stories))
+    params = load_params(ROOT / paths.PARAMS_FILE)
+    rows, card = prepare(find_exports(ROOT / paths.LABELS_DIR), params.prepare.n_folds,
+                         read_stories(ROOT / paths.STORIES))
     folds_of: dict[str, set] = {}
     for r in rows:
-        folds_of.setdefault(r["group"], set()).add(r["fold"])
+        folds_of.setdefault(r.group, set()).add(r.fold)
     assert all(len(f) == 1 for f in folds_of.values())
-    newswire = [r for r in rows if r["source"] == "newswire"]
-    pages = {r["group"] for r in newswire}
+    newswire = [r for r in rows if r.source == "newswire"]
+    pages = {r.group for r in newswire}
     assert all(p.startswith("http") for p in pages) and len(pages) < len(newswire)  # grouped by page
-    assert len({r["fold"] for r in newswire}) > 1  # pages spread over folds, each page in one
-    assert all(r["fold"] is TRAIN_ONLY for r in rows if r["source"] == "authored")
+    assert len({r.fold for r in newswire}) > 1  # pages spread over folds, each page in one
+    assert all(r.fold is TRAIN_ONLY for r in rows if r.source == "authored")
     assert card["first_pass_review"]["newswire"]["reviewed"] == len(newswire)

@@ -1,11 +1,12 @@
-"""Metric functions against values computed by hand."""
+"""Metric functions against values computed by hand, and the committed evaluation's consistency."""
 
 import numpy as np
 import pytest
 
 import json
 
-from newsevents.evaluate import classification_metrics, cooccurrence, errors, headline, system_report
+from newsevents.metrics import classification_metrics, cooccurrence, errors, headline, system_report
+from newsevents.schema import ScoredRecord
 
 from conftest import ROOT
 
@@ -14,8 +15,7 @@ T = ["visit", "treaty", "strike", "sentence", "sanction"]
 
 def rec(i, gold, pred, fold=0, source="seed", scores=None):
     scores = scores or {t: (0.9 if t in pred else 0.1) for t in T}
-    return {"id": f"s{i}", "fold": fold, "source": source, "group": "g", "text": f"text {i}",
-            "labels": gold, "predicted": pred, "scores": scores, "thresholds": {t: 0.5 for t in T}}
+    return ScoredRecord(f"s{i}", fold, source, "g", f"text {i}", tuple(gold), scores, {t: 0.5 for t in T}, tuple(pred))
 
 
 def test_classification_metrics_by_hand():
@@ -100,7 +100,7 @@ def test_per_source_metrics_add_up_to_the_pooled_ones():
 
 
 def test_committed_evaluation_reports_every_system_per_source_and_pooled():
-    """The evaluate stage's output (rewritten by `make repro` before the tests in CI)."""
+    """The evaluate stage's committed output (eval/report.json and eval/metrics.json are in git)."""
     report = json.loads((ROOT / "eval" / "report.json").read_text(encoding="utf-8"))
     metrics = json.loads((ROOT / "eval" / "metrics.json").read_text(encoding="utf-8"))
     assert set(report["systems"]) == set(metrics) == {"model", "keywords", "tfidf_logreg", "zero_shot"}

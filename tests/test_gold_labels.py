@@ -11,7 +11,7 @@ import pytest
 
 from newsevents.corpus import segment
 from newsevents.dataset import find_exports, load_exports
-from newsevents.labelstudio import parse_export
+from newsevents.labelstudio.export import parse_export
 from newsevents.schema import EVENT_TYPES
 
 from conftest import ROOT

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from newsevents.labelstudio import (
-    FIRST_PASS, ExportError, choices_result, labelled_tasks, parse_export, read_labelled_rows, resolve,
-    sentence_tasks, stable_export,
-)
+from newsevents.labelstudio.config import FIRST_PASS
+from newsevents.labelstudio.export import ExportError, parse_export, resolve, stable_export
+from newsevents.labelstudio.tasks import choices_result, labelled_tasks, read_labelled_rows, sentence_tasks
 from newsevents.corpus import segment
 
 from conftest import FIXTURES, ROOT

@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from newsevents import labelstudio as ls
-from newsevents.labelstudio import LabelStudioError, choices_result, parse_export
+from newsevents.labelstudio import client as ls
+from newsevents.labelstudio.client import LabelStudioError
+from newsevents.labelstudio.export import parse_export
+from newsevents.labelstudio.tasks import choices_result
 
 from conftest import ROOT, _free_port
 

@@ -18,8 +18,6 @@ base:
   seed: 3
 prepare:
   n_folds: 2
-  stories: seeds/stories.yaml
-  context_sentences: 1
 train:
   base_model: sentence-transformers/all-MiniLM-L6-v2
   epochs: 1
@@ -31,6 +29,10 @@ train:
   freeze_embeddings: true
   pos_weight: sqrt
   threads: 2
+export:
+  min_agreement: 0.0  # a 1-epoch model on 150 sentences: the gate itself is tested in test_onnx.py
+annotate:
+  context_sentences: 1
 """
 
 
@@ -63,7 +65,7 @@ def test_dvc_repro_runs_every_stage_and_then_nothing(tmp_path):
 
     dvc("init", "--no-scm", "-q", cwd=repo)
     first = dvc("repro", cwd=repo)
-    for stage in ("prepare", "train", "evaluate"):
+    for stage in ("prepare", "train", "evaluate", "dashboard", "export", "review"):
         assert f"Running stage '{stage}'" in first.stdout
 
     metrics = json.loads((repo / "eval" / "metrics.json").read_text())
@@ -76,7 +78,17 @@ def test_dvc_repro_runs_every_stage_and_then_nothing(tmp_path):
     scored = [json.loads(x) for x in (repo / "models" / "cv_predictions.jsonl").read_text().splitlines()]
     assert len(scored) == 90 and {r["source"] for r in scored} == {"seed", "newswire"}
 
+    assert json.loads((repo / "eval" / "onnx_agreement.json").read_text())["sentences"] == 150
+
     second = dvc("repro", cwd=repo)
     assert "Running stage" not in second.stdout  # nothing changed, nothing reruns
+
+    # A change to the dashboard's template reruns the dashboard stage and nothing else.
+    template = repo / "src" / "newsevents" / "templates" / "dashboard.html.j2"
+    template.write_text(template.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    status = dvc("status", cwd=repo).stdout
+    assert "dashboard:" in status and not any(f"{s}:" in status for s in ("prepare", "train", "evaluate", "export"))
+    third = dvc("repro", cwd=repo)
+    assert "Running stage 'dashboard'" in third.stdout and third.stdout.count("Running stage") == 1
     shown = dvc("metrics", "show", "--json", cwd=repo)
     assert "macro_f1" in shown.stdout

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from newsevents import batch
-from newsevents.predict import load_backend, predict_articles, summarize
+from newsevents import predict
+from newsevents.inference import load_backend
+from newsevents.predict import predict_articles, summarize
 from newsevents.schema import Article
 
 from conftest import SEEDS
@@ -94,7 +95,7 @@ def test_csv_output_file_and_jsonl_stdin(tiny_model_dir, tmp_path):
 def test_interrupted_run_leaves_only_a_partial_file_and_resume_finishes_it(tiny_model_dir, tmp_path, monkeypatch):
     docs = write(tmp_path / "docs.jsonl", "".join(json.dumps({"id": f"d{i}", "text": GOOD}) + "\n" for i in range(6)))
     out = tmp_path / "events.jsonl"
-    real = batch.predict_articles
+    real = predict.predict_articles
 
     def dies_after_three(*args, **kwargs):
         for n, item in enumerate(real(*args, **kwargs)):
@@ -102,17 +103,17 @@ def test_interrupted_run_leaves_only_a_partial_file_and_resume_finishes_it(tiny_
                 raise KeyboardInterrupt
             yield item
 
-    monkeypatch.setattr(batch, "predict_articles", dies_after_three)
+    monkeypatch.setattr(predict, "predict_articles", dies_after_three)
     with pytest.raises(KeyboardInterrupt):
-        batch.run([str(docs)], tiny_model_dir, out, quiet=True)
+        predict.run([str(docs)], tiny_model_dir, out, quiet=True)
     assert not out.exists()  # nothing that looks finished
     partial = out.with_name("events.jsonl.partial")
     assert sorted({r["doc_id"] for r in rows_of(partial)}) == ["d0", "d1", "d2"]
     with partial.open("a", encoding="utf-8") as f:
         f.write('{"doc_id": "d3", "sentence_id": "d3:0", "tex')  # cut mid-line by the interruption
 
-    monkeypatch.setattr(batch, "predict_articles", real)
-    counts = batch.run([str(docs)], tiny_model_dir, out, resume=True, quiet=True, summary=tmp_path / "s.jsonl")
+    monkeypatch.setattr(predict, "predict_articles", real)
+    counts = predict.run([str(docs)], tiny_model_dir, out, resume=True, quiet=True, summary=tmp_path / "s.jsonl")
     # The last complete-looking document may be cut short, so it is scored again.
     assert counts["resumed"] == 2 and counts["documents"] == 4
     rows = rows_of(out)
@@ -124,9 +125,9 @@ def test_interrupted_run_leaves_only_a_partial_file_and_resume_finishes_it(tiny_
 def test_resume_of_a_finished_output_scores_nothing_again(tiny_model_dir, tmp_path):
     docs = write(tmp_path / "a.txt", GOOD)
     out = tmp_path / "o.jsonl"
-    batch.run([str(docs)], tiny_model_dir, out, quiet=True)
+    predict.run([str(docs)], tiny_model_dir, out, quiet=True)
     before = out.read_text()
-    counts = batch.run([str(docs)], tiny_model_dir, out, resume=True, quiet=True)
+    counts = predict.run([str(docs)], tiny_model_dir, out, resume=True, quiet=True)
     assert counts["documents"] == 0 and counts["resumed"] == 1 and out.read_text() == before
 
 

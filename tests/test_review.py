@@ -1,14 +1,17 @@
 """Model-assisted labeling: uncertainty sampling, agreement, label-error review (no server)."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from newsevents.dataset import agreement, data_card, assign_folds
-from newsevents.labelstudio import choices_result, parse_export, prediction, select_tasks
-from newsevents.predict import uncertainty
+from newsevents.labelstudio.export import parse_export
+from newsevents.labelstudio.tasks import choices_result, prediction, select_tasks
 from newsevents.review import find_label_issues
+from newsevents.schema import ScoredRecord
+from newsevents.thresholds import uncertainty
 
 TYPES = ["visit", "treaty", "strike", "sentence", "sanction"]
 
@@ -72,9 +75,9 @@ def test_review_flags_the_label_the_model_confidently_contradicts():
         t = TYPES[i % 5]
         scores = {u: float(rng.uniform(0.0, 0.1)) for u in TYPES}
         scores[t] = float(rng.uniform(0.85, 0.99))
-        records.append({"id": f"s{i}", "source": "newswire", "text": f"text {i}", "labels": [t],
-                        "scores": scores, "thresholds": dict.fromkeys(TYPES, 0.5)})
-    records[7]["labels"] = ["visit"]  # really a sentence (i % 5 == 2 → strike); the gold is wrong
+        records.append(ScoredRecord(f"s{i}", 0, "newswire", "g", f"text {i}", (t,), scores,
+                                    dict.fromkeys(TYPES, 0.5)))
+    records[7] = dataclasses.replace(records[7], labels=("visit",))  # really a strike (i % 5 == 2): the gold is wrong
     issues = find_label_issues(records)
     assert issues and issues[0]["id"] == "s7" and issues[0]["rank"] == 1
     assert "gold has visit but the model gives it" in issues[0]["reason"]

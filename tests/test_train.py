@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from newsevents.inference import predict_scores
 from newsevents.model import ModelError, load_classifier, new_classifier, resolve_base_model, save_classifier
-from newsevents.params import TrainParams
-from newsevents.predict import apply_thresholds, predict_scores
-from newsevents.train import fit, tune_thresholds, with_nested_thresholds
+from newsevents.schema import ScoredRecord
+from newsevents.thresholds import apply_thresholds, tune_thresholds, with_nested_thresholds
+from newsevents.train import fit
 
 from conftest import TINY_ROWS as ROWS, tiny_params
 
@@ -15,19 +16,19 @@ TYPES = ["visit", "treaty", "strike", "sentence", "sanction"]
 
 def test_training_smoke_and_save_load_round_trip(tiny_base, tmp_path):
     model, tokenizer = fit(ROWS, tiny_params(tiny_base), seed=1)
-    scores = predict_scores(model, tokenizer, [r["text"] for r in ROWS])
+    scores = predict_scores(model, tokenizer, [r.text for r in ROWS])
     assert scores.shape == (len(ROWS), 5) and ((scores >= 0) & (scores <= 1)).all()
     thresholds = dict.fromkeys(TYPES, 0.5)
     save_classifier(tmp_path / "clf", model, tokenizer, thresholds, {"version": "test"})
     loaded = load_classifier(tmp_path / "clf")
     assert loaded.labels == tuple(TYPES) and loaded.thresholds == thresholds and loaded.version == "test"
-    again = predict_scores(loaded.model, loaded.tokenizer, [r["text"] for r in ROWS])
+    again = predict_scores(loaded.model, loaded.tokenizer, [r.text for r in ROWS])
     np.testing.assert_allclose(again, scores, atol=1e-6)
     assert (tmp_path / "clf" / "model.safetensors").exists()
 
 
 def test_same_seed_gives_identical_predictions(tiny_base):
-    texts = [r["text"] for r in ROWS]
+    texts = [r.text for r in ROWS]
     first = predict_scores(*fit(ROWS, tiny_params(tiny_base), seed=7), texts)
     second = predict_scores(*fit(ROWS, tiny_params(tiny_base), seed=7), texts)
     np.testing.assert_array_equal(first, second)
@@ -65,12 +66,12 @@ def test_nested_thresholds_never_use_the_fold_they_score():
         for i in range(4):
             scores = dict.fromkeys(TYPES, 0.05)
             scores["visit"] = pos_score if i < 2 else 0.01
-            records.append({"id": f"{fold}-{i}", "fold": fold, "labels": ["visit"] if i < 2 else [], "scores": scores})
+            records.append(ScoredRecord(f"{fold}-{i}", fold, "newswire", "g", "text", ("visit",) if i < 2 else (), scores))
     out = with_nested_thresholds(records)
-    by_fold = {r["fold"]: r["thresholds"]["visit"] for r in out}
+    by_fold = {r.fold: r.thresholds["visit"] for r in out}
     assert by_fold[0] <= 0.3 < 0.9  # tuned on fold 1, whose positives score 0.3
     assert 0.3 < by_fold[1] <= 0.9  # tuned on fold 0: highest cut with F1 1, closest to 0.5
-    assert [r["predicted"] for r in out if r["fold"] == 1] == [[], [], [], []]  # 0.3 is below fold 0's cut
+    assert [r.predicted for r in out if r.fold == 1] == [(), (), (), ()]  # 0.3 is below fold 0's cut
 
 
 def test_apply_thresholds_per_type():

@@ -1,4 +1,4 @@
-"""The data stage: validated exports → examples with article-grouped folds, and a data card.
+"""The prepare stage: validated Label Studio exports → examples with story-grouped folds, and a data card.
 
 Real sentences (seed, newswire) are split into folds by group (article or source page), so no
 story text is ever on both sides of a split. Authored sentences get no fold: they are only ever
@@ -10,17 +10,16 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from newsevents import atomic
-from newsevents.labelstudio import ParsedExport, parse_export
-from newsevents.schema import EVENT_TYPES, REAL_SOURCES, SOURCES, Example
+from newsevents.labelstudio.export import ParsedExport, parse_export
+from newsevents.params import Params
+from newsevents.schema import EVENT_TYPES, REAL_SOURCES, SOURCES, TRAIN_ONLY, Example
 
 logger = logging.getLogger(__name__)
-
-TRAIN_ONLY = None  # fold value of examples that are never evaluated on
 
 
 def find_exports(labels_dir: Path) -> list[Path]:
@@ -173,8 +172,8 @@ def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, A
 
 def prepare(
     export_paths: Sequence[Path], n_folds: int, stories: dict[str, str] | None = None
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Examples as rows (with their fold) and the data card, from the given exports.
+) -> tuple[list[Example], dict[str, Any]]:
+    """Examples (with their fold) and the data card, from the given exports.
 
     ``stories`` maps an article id (or page) to its story; examples take the story as group.
     """
@@ -184,10 +183,24 @@ def prepare(
     if stories:
         parsed.examples = [replace(ex, group=stories.get(ex.group, ex.group)) for ex in parsed.examples]
     folds = assign_folds(parsed.examples, n_folds)
-    rows = [{**asdict(ex), "labels": list(ex.labels), "fold": folds[ex.id]} for ex in parsed.examples]
-    return rows, data_card(parsed, folds)
+    examples = [replace(ex, fold=folds[ex.id]) for ex in parsed.examples]
+    return examples, data_card(parsed, folds)
 
 
-def write_training(out_dir: Path, rows: list[dict[str, Any]], card: dict[str, Any]) -> None:
-    atomic.write_jsonl(out_dir / "examples.jsonl", rows)
-    atomic.write_json(out_dir / "data_card.json", card)
+def write_training(examples_path: Path, data_card_path: Path, examples: Sequence[Example], card: dict[str, Any]) -> None:
+    atomic.write_jsonl(examples_path, (ex.to_json() for ex in examples))
+    atomic.write_json(data_card_path, card)
+
+
+def main(labels_dir: Path, stories: Path, examples_path: Path, data_card_path: Path, params: Params) -> dict[str, Any]:
+    """Read every export under ``labels_dir``, write the examples and the data card; returns the card."""
+    exports = find_exports(labels_dir)
+    examples, card = prepare(exports, params.prepare.n_folds, read_stories(stories))
+    write_training(examples_path, data_card_path, examples, card)
+    logger.info(
+        "prepare: %d examples from %d export(s) (%s), %d excluded → %s",
+        card["total"]["sentences"], len(exports),
+        ", ".join(f"{s}: {c['sentences']}" for s, c in card["per_source"].items()),
+        card["excluded"]["count"], examples_path,
+    )
+    return card

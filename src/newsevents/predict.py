@@ -1,163 +1,36 @@
-"""The one inference path: texts → per-type probabilities → labels above their thresholds.
+"""``newsevents predict``: documents in, one row per sentence out, safely.
 
-Used by evaluation, by the ``predict`` command and by pre-annotation, so all three agree.
+Output to a file is written to ``FILE.partial`` (one document at a time) and renamed to FILE
+only when the run completes, so an interrupted run never leaves a file that looks finished;
+``--resume`` continues from the partial file (or from a finished FILE) and skips the documents
+already there. Problems with single documents are reported and counted, and the run goes on.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from newsevents import atomic
+from newsevents.corpus import iter_articles, segment
+from newsevents.inference import Backend, load_backend
+from newsevents.outputs import done_documents, format_rows, parse_rows, write_summary
 from newsevents.schema import EVENT_TYPES, Article, Sentence
+from newsevents.thresholds import apply_thresholds, scaled
 
-MAX_LENGTH = 128  # tokens; news sentences average ~35, so this truncates only run-ons
-
-
-def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[list[int]]:
-    """Indices of ``texts`` in batches of similar length, so little of each batch is padding."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
-
-
-def predict_scores(
-    model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 32, max_length: int = MAX_LENGTH
-) -> np.ndarray:
-    """Sigmoid probabilities, shape (len(texts), len(EVENT_TYPES)), rows in input order.
-
-    Texts are sorted by length so each batch pads to a similar length, and run under
-    ``torch.inference_mode()``.
-    """
-    import torch
-
-    scores = np.zeros((len(texts), len(EVENT_TYPES)), dtype=np.float32)
-    model.eval()
-    with torch.inference_mode():
-        for idx in length_sorted_batches(texts, batch_size):
-            batch = tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
-                return_tensors="pt",
-            )
-            logits = model(**batch).logits
-            scores[idx] = torch.sigmoid(logits).numpy()
-    return scores
-
-
-def embed(model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-    """Mean-pooled, L2-normalised sentence embeddings from an encoder (sentence-transformers style)."""
-    import torch
-
-    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-    model.eval()
-    with torch.inference_mode():
-        for idx in length_sorted_batches(texts, batch_size):
-            batch = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                              max_length=MAX_LENGTH, return_tensors="pt")
-            hidden = model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).float()
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-    return out
-
-
-def uncertainty(scores: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
-    """Per row, the smallest distance of any type's score to its threshold: 0 = a coin flip.
-
-    The measure behind uncertainty sampling: the sentence whose closest call is closest is the
-    one an annotator's answer teaches the model most about.
-    """
-    cut = np.array([thresholds[t] for t in EVENT_TYPES])
-    return np.abs(scores - cut).min(axis=1) if len(scores) else np.zeros(0)
-
-
-def apply_thresholds(scores: np.ndarray, thresholds: dict[str, float]) -> list[tuple[str, ...]]:
-    """The event types whose probability reaches the type's threshold, per row."""
-    cut = np.array([thresholds[t] for t in EVENT_TYPES])
-    return [tuple(t for t, hit in zip(EVENT_TYPES, row) if hit) for row in scores >= cut]
-
-
-class TorchBackend:
-    """The fine-tuned model run by PyTorch, as saved by the train stage."""
-
-    name = "torch"
-
-    def __init__(self, classifier: Any, batch_size: int = 32, threads: int | None = None) -> None:
-        import torch
-
-        if threads:
-            torch.set_num_threads(threads)
-        self.classifier = classifier
-        self.thresholds = classifier.thresholds
-        self.version = classifier.version
-        self.batch_size = batch_size
-
-    def scores(self, texts: Sequence[str]) -> np.ndarray:
-        c = self.classifier
-        return predict_scores(c.model, c.tokenizer, texts, batch_size=self.batch_size)
-
-
-class OnnxBackend:
-    """The same model exported to ONNX (optionally int8-quantised), run by ONNX Runtime."""
-
-    name = "onnx"
-
-    def __init__(self, directory: Path, batch_size: int = 32, threads: int | None = None) -> None:
-        import onnxruntime as ort
-        from transformers import AutoTokenizer
-
-        from newsevents.model import ModelError, read_meta
-
-        meta = read_meta(directory)
-        onnx_file = directory / ONNX_FILE
-        if not onnx_file.is_file():
-            raise ModelError(f"{directory}: no {ONNX_FILE} (create it with `newsevents export-onnx`)")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        try:
-            self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own exception types
-            raise ModelError(f"{onnx_file}: cannot load ({str(err).splitlines()[0]})") from None
-        self.tokenizer = AutoTokenizer.from_pretrained(directory)
-        self.thresholds = {t: float(meta["thresholds"][t]) for t in EVENT_TYPES}
-        self.version = str(meta.get("version", "unversioned"))
-        self.inputs = {i.name for i in self.session.get_inputs()}
-        self.batch_size = batch_size
-
-    def scores(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), len(EVENT_TYPES)), dtype=np.float32)
-        for idx in length_sorted_batches(texts, self.batch_size):
-            batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                   max_length=MAX_LENGTH, return_tensors="np")
-            feed = {k: v.astype(np.int64) for k, v in batch.items() if k in self.inputs}
-            logits = self.session.run(None, feed)[0]
-            out[idx] = 1.0 / (1.0 + np.exp(-logits))
-        return out
-
-
-ONNX_FILE = "model.onnx"
-BACKENDS = ("torch", "onnx")
-
-
-def load_backend(directory: Path, backend: str = "torch", batch_size: int = 32, threads: int | None = None) -> Any:
-    """The model in ``directory`` behind one ``scores(texts)`` interface."""
-    from newsevents.model import load_classifier
-
-    if backend == "onnx":
-        return OnnxBackend(directory, batch_size, threads)
-    return TorchBackend(load_classifier(directory), batch_size, threads)
-
-
-def scaled(thresholds: dict[str, float], scale: float) -> dict[str, float]:
-    """Thresholds times ``scale`` (below 1: more recall, above 1: more precision), kept in [0, 1]."""
-    return {t: min(1.0, max(0.0, v * scale)) for t, v in thresholds.items()}
-
+logger = logging.getLogger(__name__)
 
 def predict_articles(
-    backend: Any, articles: Iterable[Article], unit: str = "article", threshold_scale: float = 1.0,
+    backend: Backend, articles: Iterable[Article], unit: str = "article", threshold_scale: float = 1.0,
     chunk_sentences: int = 512,
 ) -> Iterator[tuple[Article, list[dict[str, Any]]]]:
     """Rows per article: sentence location, text, events above threshold, every type's score.
@@ -165,8 +38,6 @@ def predict_articles(
     Sentences of several articles are scored together in chunks of about ``chunk_sentences``
     (enough to fill length-sorted batches), so memory stays flat however long the input.
     """
-    from newsevents.corpus import segment
-
     thresholds = scaled(backend.thresholds, threshold_scale)
     model_name = f"event-classifier {backend.version}"
     pending: list[tuple[Article, list[Sentence]]] = []
@@ -216,3 +87,94 @@ def summarize(doc_id: str, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             top[t] = {"sentence_id": best["sentence_id"], "score": best["scores"][t], "text": best["text"]}
     return {"doc_id": doc_id, "sentences": len(rows), "events": [t for t in EVENT_TYPES if counts[t]],
             "counts": counts, "top": top}
+
+
+def _progress(total_hint: int | None, quiet: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total_hint, unit="doc", disable=quiet or not sys.stderr.isatty(), file=sys.stderr,
+                dynamic_ncols=True)
+
+
+def run(
+    inputs: Sequence[str], model_dir: Path, output: Path | None, fmt: str = "jsonl", unit: str = "article",
+    batch_size: int = 32, threshold_scale: float = 1.0, backend: str = "torch", summary: Path | None = None,
+    resume: bool = False, quiet: bool = False, threads: int | None = None, stdout: IO[str] = sys.stdout,
+) -> dict[str, Any]:
+    """Score every document of ``inputs``; returns the counts printed in the final summary.
+
+    Raises ValueError (or ModelError) for what makes the whole run meaningless: no inputs, no
+    usable model, an output that cannot be written.
+    """
+    if not inputs:
+        raise ValueError("no inputs: give .txt files, folders, JSONL files or - for stdin")
+    missing = [i for i in inputs if i != "-" and not Path(i).exists()]
+    if missing:
+        raise ValueError(f"{missing[0]}: no such file or folder")
+    partial = output.with_name(output.name + ".partial") if output else None
+    previous, skip = "", []
+    if output is not None and partial is not None:
+        try:  # fail before loading the model, not after an hour of scoring
+            output.parent.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=output.parent).close()
+        except OSError as err:
+            raise ValueError(f"{output}: cannot write here ({err.strerror})") from None
+        if resume:
+            source = partial if partial.exists() else output if output.exists() else None
+            previous = source.read_text(encoding="utf-8") if source else ""
+            skip, previous = done_documents(previous, fmt, partial=source == partial)
+    model = load_backend(model_dir, backend, batch_size, threads)
+    if partial is not None:
+        # The resumed part is swapped in atomically, then new documents are appended one by one.
+        atomic.write_text(partial, previous or (format_rows([], fmt, header=True) if fmt == "csv" else ""))
+        sink: IO[str] = partial.open("a", encoding="utf-8")
+    else:
+        sink = stdout
+        if fmt == "csv":
+            sink.write(format_rows([], fmt, header=True))
+
+    problems: Counter[str] = Counter()
+
+    def report(message: str) -> None:
+        problems[message.split(": ", 1)[-1].split(" (")[0]] += 1
+        print(f"newsevents: skipped {message}", file=sys.stderr)
+
+    skipping = set(skip)
+    articles = (a for a in iter_articles(inputs, report) if a.id not in skipping)
+    counts = {"documents": 0, "sentences": 0, "resumed": len(skip)}
+    summaries: list[dict[str, Any]] = []
+    if summary and previous:
+        earlier = parse_rows(previous, fmt)
+        summaries = [summarize(d, [r for r in earlier if r["doc_id"] == d]) for d in skip]
+    started = time.perf_counter()
+    try:
+        bar = _progress(None, quiet)
+        for article, rows in predict_articles(model, articles, unit, threshold_scale):
+            sink.write(format_rows(rows, fmt))
+            sink.flush()
+            counts["documents"] += 1
+            counts["sentences"] += len(rows)
+            if summary:
+                summaries.append(summarize(article.id, rows))
+            bar.update(1)
+            bar.set_postfix(sent_per_s=f"{counts['sentences'] / max(time.perf_counter() - started, 1e-9):.0f}")
+        bar.close()
+    finally:
+        if partial:
+            sink.close()
+    if partial:
+        os.replace(partial, output)
+    if summary:
+        write_summary(summary, summaries)
+    counts["skipped"] = sum(problems.values())
+    counts["problems"] = dict(problems)
+    counts["seconds"] = round(time.perf_counter() - started, 2)
+    return counts
+
+
+def summary_line(counts: dict[str, Any]) -> str:
+    """The one line ``newsevents predict`` ends with on stderr."""
+    problems = ", ".join(f"{n} {why}" for why, n in counts["problems"].items())
+    return (f"newsevents: {counts['documents']} documents, {counts['sentences']} sentences in {counts['seconds']}s"
+            + (f"; {counts['resumed']} resumed" if counts["resumed"] else "")
+            + (f"; skipped {counts['skipped']} ({problems})" if counts["skipped"] else ""))

@@ -6,7 +6,8 @@ This is the only place the event types are written down; everything else imports
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,9 @@ NO_EVENT = "none"
 #: written by the project to cover rare types and traps and are never evaluated on.
 SOURCES: tuple[str, ...] = ("seed", "newswire", "authored")
 REAL_SOURCES: frozenset[str] = frozenset({"seed", "newswire"})
+
+#: The fold of an example that is never evaluated on (authored text): training only.
+TRAIN_ONLY = None
 
 
 def check_labels(labels: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -80,25 +84,56 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Example:
-    """A sentence with its gold labels, where it came from and the group it must stay with."""
+    """A sentence with its gold labels, where it came from, the group it must stay with, and its
+    fold (``TRAIN_ONLY`` for authored text). One line of ``training/examples.jsonl``."""
 
     id: str
     text: str
     labels: tuple[str, ...]
     source: str
-    group: str  # article id or source page: examples of one group never straddle folds
+    group: str  # article id, story or source page: examples of one group never straddle folds
     context: str = ""
+    fold: int | None = TRAIN_ONLY
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise ValueError(f"unknown source {self.source!r}; expected one of {SOURCES}")
         object.__setattr__(self, "labels", check_labels(self.labels))
 
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "labels": list(self.labels)}
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> Example:
+        return cls(**{**row, "labels": tuple(row["labels"])})
+
 
 @dataclass(frozen=True)
-class Prediction:
-    """Per-type probabilities for one sentence and the types above their thresholds."""
+class ScoredRecord:
+    """One evaluated sentence of one system: gold labels, per-type scores, the thresholds used
+    for it (tuned without its fold) and the labels they give. What every metric starts from."""
 
     id: str
-    scores: dict[str, float] = field(default_factory=dict)
-    labels: tuple[str, ...] = ()
+    fold: int
+    source: str
+    group: str
+    text: str
+    labels: tuple[str, ...]
+    scores: dict[str, float]
+    thresholds: dict[str, float] = field(default_factory=dict)
+    predicted: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "labels": list(self.labels), "predicted": list(self.predicted)}
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> ScoredRecord:
+        return cls(**{**row, "labels": tuple(row["labels"]), "predicted": tuple(row.get("predicted", ()))})
+
+    @classmethod
+    def scored(cls, example: Example, scores: Sequence[float]) -> ScoredRecord:
+        """An evaluated example with its scores (one per type), before thresholds."""
+        if example.fold is TRAIN_ONLY:
+            raise ValueError(f"{example.id}: a training-only example is never scored")
+        return cls(example.id, example.fold, example.source, example.group, example.text, example.labels,
+                   {t: round(float(v), 6) for t, v in zip(EVENT_TYPES, scores)})

@@ -1,0 +1,120 @@
+"""What the ``ls`` commands orchestrate: building tasks, scoring and selecting them, sending them.
+
+Pure pieces live in ``labelstudio.tasks`` (task data) and ``thresholds`` (uncertainty); the
+server calls in ``labelstudio.client``. This module wires them in the order a round of
+annotation needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from newsevents import corpus
+from newsevents.jsonl import read_jsonl
+from newsevents.labelstudio import client as ls
+from newsevents.labelstudio import tasks as lt
+from newsevents.labelstudio.config import FIRST_PASS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Label Studio project as the project sets it up: title, labeling interface, instructions."""
+
+    title: str
+    config: Path
+    guidelines: Path
+
+    def ensure(self, client: Any) -> int:
+        return ls.ensure_project(client, self.title, self.config.read_text(encoding="utf-8"),
+                                 lt.instructions_html(self.guidelines))
+
+
+def build_tasks(inputs: Sequence[Path], source: str, context: int) -> tuple[list[dict[str, Any]], dict[str, dict]]:
+    """Task data for every sentence, and the first-pass predictions of sources that arrive labelled.
+
+    ``seed``: articles, split into sentences, each with ``context`` neighbours either side.
+    Otherwise: JSONL sentence rows whose labels become first-pass predictions to review.
+    """
+    if source == "seed":
+        return [t for article in corpus.iter_articles(inputs)
+                for t in lt.sentence_tasks(article, corpus.segment(article), context)], {}
+    rows = [row for path in inputs for row in lt.read_labelled_rows(path)]
+    labelled = lt.labelled_tasks(rows, source, as_prediction=FIRST_PASS)
+    return [t["data"] for t in labelled], {t["data"]["sentence_id"]: t["predictions"][0] for t in labelled}
+
+
+def pre_annotate(tasks: list[dict[str, Any]], model_dir: Path, select: str, limit: int | None,
+                 seed: int) -> tuple[list[dict[str, Any]], dict[str, dict], str]:
+    """Score the tasks with the model, keep the selected ones (most uncertain first, or a seeded
+    random sample), and give each the model's answer as a prediction. Returns (kept tasks,
+    predictions by sentence id, model version)."""
+    from newsevents.inference import load_backend
+    from newsevents.thresholds import apply_thresholds, uncertainty
+
+    backend = load_backend(model_dir)
+    scores = backend.scores([t["text"] for t in tasks])
+    margins = uncertainty(scores, backend.thresholds)
+    labels = apply_thresholds(scores, backend.thresholds)
+    keep = lt.select_tasks(tasks, margins, select, limit, seed)
+    predictions = {}
+    for rank, i in enumerate(keep, 1):
+        tasks[i]["uncertainty"] = round(float(margins[i]), 4)
+        if select != "all":
+            tasks[i]["selection_rank"] = rank
+        predictions[tasks[i]["sentence_id"]] = lt.prediction(labels[i], margins[i], backend.version)
+    logger.info("scored %d sentences with model %s; importing %d (%s)", len(scores), backend.version, len(keep), select)
+    return [tasks[i] for i in keep], predictions, backend.version
+
+
+def push_round(project: Project, inputs: Sequence[Path], source: str, context: int, *, predictions: bool,
+               model_dir: Path, select: str, limit: int | None, seed: int) -> None:
+    """``ls push``: tasks for the inputs, optionally scored and selected by the model, imported
+    without duplicates; with ``predictions``, tasks already there get this model's answer too."""
+    tasks, first_pass = build_tasks(inputs, source, context)
+    client = ls.connect()  # fail fast, before scoring
+    model_predictions: dict[str, dict] = {}
+    if predictions or select != "all":
+        tasks, model_predictions, _ = pre_annotate(tasks, model_dir, select, limit, seed)
+    project_id = project.ensure(client)
+    to_import = []
+    for t in tasks:
+        preds = [p[t["sentence_id"]] for p in (first_pass, model_predictions) if t["sentence_id"] in p]
+        to_import.append({"data": t, "predictions": preds} if preds else t)
+    added, present = ls.push(client, project_id, to_import)
+    logger.info("project %r: imported %d new tasks, %d already there", project.title, added, present)
+    if predictions and present:
+        n = ls.add_predictions(client, project_id, model_predictions)
+        logger.info("added the model's predictions to %d existing tasks", n)
+
+
+def push_labelled(project: Project, rows_file: Path, source: str) -> None:
+    """Import sentence rows that already carry labels (authored) as annotated tasks."""
+    rows = lt.read_labelled_rows(rows_file)
+    client = ls.connect()
+    added, present = ls.push(client, project.ensure(client), lt.labelled_tasks(rows, source))
+    logger.info("project %r: imported %d labelled tasks, %d already there", project.title, added, present)
+
+
+def pull(title: str, output: Path) -> int:
+    """Export the project's tasks to ``output`` (the committed gold labels)."""
+    client = ls.connect()
+    n = ls.pull(client, ls.require_project(client, title), output)
+    logger.info("wrote %d tasks of project %r to %s", n, title, output)
+    return n
+
+
+def push_review(issues_file: Path, projects: dict[str, str]) -> None:
+    """Mark the review stage's doubtful gold labels in the project of each source (``source → title``)."""
+    issues = read_jsonl(issues_file)
+    client = ls.connect()
+    for source, title in projects.items():
+        found = ls.find_project(client, title)
+        if found is not None:
+            n = ls.mark_for_review(client, found.id, [i for i in issues if i["source"] == source])
+            logger.info("project %r: %d tasks in the %r tab", title, n, ls.REVIEW_VIEW)

@@ -1,0 +1,131 @@
+"""Running the model forward: texts → per-type probabilities, by PyTorch or ONNX Runtime.
+
+Every caller (evaluation, ``newsevents predict``, pre-annotation, benchmarks) goes through a
+``Backend``, so all of them see the same scores for the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from newsevents.schema import EVENT_TYPES
+
+MAX_LENGTH = 128  # tokens; news sentences average ~35, so this truncates only run-ons
+ONNX_FILE = "model.onnx"
+BACKENDS = ("torch", "onnx")
+
+
+class Backend(Protocol):
+    """A loaded model behind one interface: its name, version, thresholds and ``scores``."""
+
+    name: str
+    version: str
+    thresholds: dict[str, float]
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[list[int]]:
+    """Indices of ``texts`` in batches of similar length, so little of each batch is padding."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+def batched(texts: Sequence[str], batch_size: int, forward: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """``forward`` over length-sorted batches; per-type probabilities in input order."""
+    out = np.zeros((len(texts), len(EVENT_TYPES)), dtype=np.float32)
+    for idx in length_sorted_batches(texts, batch_size):
+        out[idx] = forward([texts[i] for i in idx])
+    return out
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+def predict_scores(
+    model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 32, max_length: int = MAX_LENGTH
+) -> np.ndarray:
+    """Sigmoid probabilities of a torch classifier, shape (len(texts), len(EVENT_TYPES))."""
+    import torch
+
+    def forward(batch: list[str]) -> np.ndarray:
+        encoded = tokenizer(batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        return torch.sigmoid(model(**encoded).logits).numpy()
+
+    model.eval()
+    with torch.inference_mode():
+        return batched(texts, batch_size, forward)
+
+
+class TorchBackend:
+    """The fine-tuned model run by PyTorch, as saved by the train stage."""
+
+    name = "torch"
+
+    def __init__(self, directory: Path, batch_size: int = 32, threads: int | None = None) -> None:
+        import torch
+
+        from newsevents.model import load_classifier
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.classifier = load_classifier(directory)
+        self.thresholds = self.classifier.thresholds
+        self.version = self.classifier.version
+        self.batch_size = batch_size
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        c = self.classifier
+        return predict_scores(c.model, c.tokenizer, texts, batch_size=self.batch_size)
+
+
+class OnnxBackend:
+    """The same model exported to ONNX (int8 weights), run by ONNX Runtime."""
+
+    name = "onnx"
+
+    def __init__(self, directory: Path, batch_size: int = 32, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        from newsevents.model import ModelError, read_meta
+
+        meta = read_meta(directory)
+        onnx_file = directory / ONNX_FILE
+        if not onnx_file.is_file():
+            raise ModelError(f"{directory}: no {ONNX_FILE} (create it with `newsevents export-onnx`)")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise ModelError(f"{onnx_file}: cannot load ({str(err).splitlines()[0]})") from None
+        self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        self.thresholds = {t: float(meta["thresholds"][t]) for t in EVENT_TYPES}
+        self.version = str(meta.get("version", "unversioned"))
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.batch_size = batch_size
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        def forward(batch: list[str]) -> np.ndarray:
+            encoded = self.tokenizer(batch, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="np")
+            feed = {k: v.astype(np.int64) for k, v in encoded.items() if k in self.inputs}
+            return sigmoid(self.session.run(None, feed)[0])
+
+        return batched(texts, self.batch_size, forward)
+
+
+def load_backend(directory: Path, backend: str = "torch", batch_size: int = 32, threads: int | None = None) -> Backend:
+    """The model in ``directory`` behind one ``scores(texts)`` interface."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {list(BACKENDS)}")
+    if backend == "onnx":
+        return OnnxBackend(directory, batch_size, threads)
+    return TorchBackend(directory, batch_size, threads)

@@ -1,0 +1,1 @@
+"""Label Studio: tasks we send (``tasks``), the server (``client``), and exports we read (``export``)."""

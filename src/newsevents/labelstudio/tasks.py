@@ -1,0 +1,130 @@
+"""What the project sends to Label Studio: task data, choices, pre-annotations, instructions.
+
+Pure functions, no server: ``client.py`` sends what they build.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from newsevents.jsonl import iter_jsonl
+from newsevents.labelstudio.config import CONTROL
+from newsevents.schema import EVENT_TYPES, NO_EVENT, Article, Sentence, check_labels
+
+
+def sentence_tasks(
+    article: Article, sentences: Sequence[Sentence], context: int = 1, source: str = "seed"
+) -> list[dict[str, Any]]:
+    """Label Studio task data for each sentence, with ``context`` neighbours either side."""
+    tasks = []
+    for i, s in enumerate(sentences):
+        before = sentences[max(0, i - context) : i]
+        after = sentences[i + 1 : i + 1 + context]
+        tasks.append(
+            {
+                "sentence_id": s.id,
+                "text": s.text,
+                "context_before": " ".join(b.text for b in before),
+                "context_after": " ".join(a.text for a in after),
+                "article_id": article.id,
+                "group": article.id,
+                "start": s.start,
+                "end": s.end,
+                "source": source,
+            }
+        )
+    return tasks
+
+
+def labelled_tasks(
+    rows: Sequence[dict[str, Any]], source: str, as_prediction: str | None = None
+) -> list[dict[str, Any]]:
+    """One task per sentence row that already carries labels (authored, newswire).
+
+    A row needs ``id``, ``text`` and ``labels``; ``note``, ``trap`` and ``page`` (the address the
+    sentence was read from, which groups its folds; ``seeds/newswire.jsonl`` calls it ``source``)
+    are kept in the task data for reviewers. The labels become the task's annotation, or with
+    ``as_prediction`` a pre-annotation of that model version, which a reviewer must accept or
+    correct before the sentence counts as gold.
+    """
+    tasks = []
+    for row in rows:
+        page = row.get("page") or row.get("source")
+        data = {
+            "sentence_id": f"{source}:{row['id']}",
+            "text": row["text"],
+            "context_before": "",
+            "context_after": "",
+            "group": page or source,
+            "source": source,
+            **({"page": page} if page else {}),
+            **{k: row[k] for k in ("note", "trap") if row.get(k) is not None},
+        }
+        result = choices_result(row["labels"])
+        if as_prediction:
+            tasks.append({"data": data, "predictions": [{"model_version": as_prediction, "result": result}]})
+        else:
+            tasks.append({"data": data, "annotations": [{"result": result}]})
+    return tasks
+
+
+def read_labelled_rows(path: Path) -> list[dict[str, Any]]:
+    """Sentence rows of a JSONL file, each checked for ``id``, ``text`` and ``labels``."""
+    rows = []
+    for lineno, row in iter_jsonl(path):
+        missing = {"id", "text", "labels"} - set(row)
+        if missing:
+            raise ValueError(f"{path}:{lineno}: missing {sorted(missing)}")
+        try:
+            check_labels(row["labels"])
+        except ValueError as err:
+            raise ValueError(f"{path}:{lineno}: {err}") from None
+        rows.append(row)
+    return rows
+
+
+def choices_result(labels: Iterable[str]) -> list[dict[str, Any]]:
+    """An annotation/prediction result choosing ``labels`` (or the explicit no-event choice)."""
+    chosen = [t for t in EVENT_TYPES if t in set(labels)] or [NO_EVENT]
+    return [
+        {"from_name": CONTROL, "to_name": "text", "type": "choices", "value": {"choices": chosen}}
+    ]
+
+
+def prediction(labels: Iterable[str], margin: float, model_version: str) -> dict[str, Any]:
+    """A Label Studio prediction (pre-annotation): the chosen types and a task score.
+
+    The score is the uncertainty margin (see ``predict.uncertainty``), so sorting a project by
+    prediction score puts the model's closest calls first.
+    """
+    return {"model_version": model_version, "score": round(float(margin), 4), "result": choices_result(labels)}
+
+
+def select_tasks(
+    tasks: Sequence[dict[str, Any]], margins: Sequence[float], how: str, limit: int | None, seed: int
+) -> list[int]:
+    """Indices of the tasks to import: ``uncertain`` = smallest margin first, ``random`` = a
+    seeded sample (the baseline to compare uncertainty sampling with), ``all`` = input order."""
+    order = list(range(len(tasks)))
+    if how == "uncertain":
+        order.sort(key=lambda i: (margins[i], i))
+    elif how == "random":
+        random.Random(seed).shuffle(order)
+    elif how != "all":
+        raise ValueError(f"unknown selection {how!r}; expected all, uncertain or random")
+    return order[:limit] if limit is not None else order
+
+
+def instructions_html(guidelines: Path) -> str:
+    """The guidelines as Label Studio's annotator instructions (shown as preformatted text).
+
+    A bare <pre>: the server drops style attributes, and the text must come back as sent so a
+    second push sees no change."""
+    if not guidelines.exists():
+        return ""
+    import html
+
+    return f"<pre>{html.escape(guidelines.read_text(encoding='utf-8'))}</pre>"
