@@ -9,7 +9,7 @@ import pytest
 
 from newsevents.labelstudio.config import FIRST_PASS
 from newsevents.labelstudio.export import ExportError, parse_export, resolve, stable_export
-from newsevents.labelstudio.tasks import choices_result, labelled_tasks, read_labelled_rows, sentence_tasks
+from newsevents.labelstudio.tasks import choices_result, labelled_tasks, read_sentence_rows, sentence_tasks
 from newsevents.corpus import segment
 
 from conftest import FIXTURES, ROOT
@@ -189,7 +189,7 @@ def test_bad_sentence_row_names_file_and_line(tmp_path, line, problem):
     path = tmp_path / "rows.jsonl"
     path.write_text('{"id": "ok", "text": "Fine.", "labels": []}\n' + line + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=rf"rows\.jsonl:2: {problem}"):
-        read_labelled_rows(path)
+        read_sentence_rows(path)
 
 
 def reviewed_task(first_pass: list[str], chosen: list[str], reason: str = "") -> dict:

@@ -83,3 +83,28 @@ def test_review_flags_the_label_the_model_confidently_contradicts():
     assert "gold has visit but the model gives it" in issues[0]["reason"]
     assert "gold lacks strike" in issues[0]["reason"]
     assert all(i["id"] != "s8" for i in issues)
+
+
+def test_a_ground_truth_annotation_settles_a_disagreement_and_stays_out_of_agreement(tmp_path):
+    """Adjudication: two blind annotators differ, a third answer starred as ground truth decides."""
+    from newsevents.labelstudio.config import REASON
+
+    def ann(i, who, labels, ground_truth=False, reason=""):
+        result = choices_result(labels)
+        if reason:
+            result.append({"from_name": REASON, "to_name": "text", "type": "textarea", "value": {"text": [reason]}})
+        return {"id": i, "completed_by": who, "ground_truth": ground_truth, "result": result}
+
+    tasks = [
+        {"id": 1, "data": {"text": "Sanctions were lifted.", "sentence_id": "heldout:1", "source": "seed"},
+         "annotations": [ann(11, 1, ["sanction"]), ann(12, 2, []), ann(13, 3, [], True, "rule 15: lifted")]},
+        {"id": 2, "data": {"text": "Troops shelled the town.", "sentence_id": "heldout:2", "source": "seed"},
+         "annotations": [ann(21, 1, ["strike"]), ann(22, 2, ["strike"])]},
+    ]
+    path = tmp_path / "adjudicated.json"
+    path.write_text(json.dumps(tasks), encoding="utf-8")
+    parsed = parse_export(path)
+    assert {e.id: e.labels for e in parsed.examples} == {"heldout:1": (), "heldout:2": ("strike",)}
+    assert [d["adjudicated"] for d in parsed.disagreements] == ["rule 15: lifted"]
+    assert parsed.disagreements[0]["answers"] == [["sanction"], []]  # the independent answers only
+    assert all(set(m["answers"]) == {"1", "2"} for m in parsed.multi)  # the adjudicator is not an annotator

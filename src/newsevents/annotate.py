@@ -35,16 +35,25 @@ class Project:
                                  lt.instructions_html(self.guidelines))
 
 
+#: Sources whose sentence rows arrive with a first annotator's labels, pushed as predictions to review.
+FIRST_PASS_SOURCES = ("newswire",)
+#: Sources annotated blind: rows arrive without labels and tasks carry no pre-annotation.
+BLIND_SOURCES = ("heldout",)
+
+
 def build_tasks(inputs: Sequence[Path], source: str, context: int) -> tuple[list[dict[str, Any]], dict[str, dict]]:
     """Task data for every sentence, and the first-pass predictions of sources that arrive labelled.
 
     ``seed``: articles, split into sentences, each with ``context`` neighbours either side.
-    Otherwise: JSONL sentence rows whose labels become first-pass predictions to review.
+    ``newswire``: JSONL sentence rows whose labels become first-pass predictions to review.
+    ``heldout``: JSONL sentence rows, no labels: annotated blind, never pre-annotated.
     """
     if source == "seed":
         return [t for article in corpus.iter_articles(inputs)
                 for t in lt.sentence_tasks(article, corpus.segment(article), context)], {}
-    rows = [row for path in inputs for row in lt.read_labelled_rows(path)]
+    if source in BLIND_SOURCES:
+        return [lt.row_task(row, source) for path in inputs for row in lt.read_sentence_rows(path, labelled=False)], {}
+    rows = [row for path in inputs for row in lt.read_sentence_rows(path)]
     labelled = lt.labelled_tasks(rows, source, as_prediction=FIRST_PASS)
     return [t["data"] for t in labelled], {t["data"]["sentence_id"]: t["predictions"][0] for t in labelled}
 
@@ -76,6 +85,8 @@ def push_round(project: Project, inputs: Sequence[Path], source: str, context: i
                model_dir: Path, select: str, limit: int | None, seed: int) -> None:
     """``ls push``: tasks for the inputs, optionally scored and selected by the model, imported
     without duplicates; with ``predictions``, tasks already there get this model's answer too."""
+    if source in BLIND_SOURCES and (predictions or select != "all"):
+        raise ValueError(f"source {source!r} is annotated blind: no model may score or select its tasks")
     tasks, first_pass = build_tasks(inputs, source, context)
     client = ls.connect()  # fail fast, before scoring
     model_predictions: dict[str, dict] = {}
@@ -95,7 +106,7 @@ def push_round(project: Project, inputs: Sequence[Path], source: str, context: i
 
 def push_labelled(project: Project, rows_file: Path, source: str) -> None:
     """Import sentence rows that already carry labels (authored) as annotated tasks."""
-    rows = lt.read_labelled_rows(rows_file)
+    rows = lt.read_sentence_rows(rows_file)
     client = ls.connect()
     added, present = ls.push(client, project.ensure(client), lt.labelled_tasks(rows, source))
     logger.info("project %r: imported %d labelled tasks, %d already there", project.title, added, present)

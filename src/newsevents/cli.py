@@ -117,9 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("inputs", nargs="*", type=Path, default=[P.SEEDS_DIR],
                       help=".txt files, folders of them, or JSONL articles (default: seeds/); "
                            "with --source newswire: JSONL sentence rows")
-    push.add_argument("--source", choices=["seed", "newswire"], default="seed",
+    push.add_argument("--source", choices=["seed", "newswire", "heldout"], default="seed",
                       help="seed: articles, split into sentences; newswire: one task per JSONL row "
-                           "({id, text, labels, source}), its labels attached as 'first-pass' predictions")
+                           "({id, text, labels, source}), its labels attached as 'first-pass' predictions; "
+                           "heldout: one task per JSONL row ({id, text, page}), annotated blind")
     push.add_argument("--predictions", action="store_true",
                       help="attach the model's output to each task as a pre-annotation")
     push.add_argument("--select", choices=["all", "uncertain", "random"], default="all",

@@ -140,6 +140,10 @@ def parse_export(path: Path) -> ParsedExport:
     an unknown label or source, "none" chosen with event types, a sentence id seen twice.
     Exclusions (the task is counted in the data card with its reason): no annotation, only
     cancelled or empty annotations, annotators tied on a type.
+
+    An annotation marked ground truth (Label Studio's star) is an adjudication: it settles the
+    task whatever the other answers say, and it is left out of annotator agreement, which is
+    about the independent answers only.
     """
     parsed = ParsedExport()
     seen: set[str] = set()
@@ -167,7 +171,9 @@ def parse_export(path: Path) -> ParsedExport:
 
         annotations = task.get("annotations") or []
         live = [a for a in annotations if not a.get("was_cancelled")]
-        answered = [(x.get("completed_by"), _answer(path, task_id, x)) for x in live]
+        verdicts = [a for a in (_answer(path, task_id, x) for x in live if x.get("ground_truth")) if a is not None]
+        live_answers = [x for x in live if not x.get("ground_truth")]
+        answered = [(x.get("completed_by"), _answer(path, task_id, x)) for x in live_answers]
         answers = [a for _, a in answered if a is not None]
         by_annotator = {str(who): list(a) for who, a in answered if a is not None and who is not None}
         if len(by_annotator) >= 2:
@@ -178,14 +184,15 @@ def parse_export(path: Path) -> ParsedExport:
         if not live:
             exclude("cancelled (skipped by the annotator)")
             continue
-        if not answers:
+        if not answers and not verdicts:
             exclude("empty annotation (no choice made)")
             continue
-        labels = resolve(answers)
+        labels = resolve(verdicts) if verdicts else resolve(answers)
         if len(set(answers)) > 1:
             parsed.disagreements.append(
                 {"file": str(path), "task": task_id, "sentence_id": sid,
-                 "answers": [list(a) for a in answers], "resolved": None if labels is None else list(labels)}
+                 "answers": [list(a) for a in answers], "resolved": None if labels is None else list(labels),
+                 **({"adjudicated": " | ".join(_reason(x) for x in live if x.get("ground_truth"))} if verdicts else {})}
             )
         if labels is None:
             exclude(f"annotators tied: {[list(a) for a in answers]}")

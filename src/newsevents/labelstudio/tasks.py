@@ -39,31 +39,36 @@ def sentence_tasks(
     return tasks
 
 
+def row_task(row: dict[str, Any], source: str) -> dict[str, Any]:
+    """Task data for one sentence row (``id``, ``text``, optional ``page``, ``note``, ``trap``).
+
+    ``page`` is the address the sentence was read from, which groups its folds
+    (``seeds/newswire.jsonl`` calls it ``source``).
+    """
+    page = row.get("page") or row.get("source")
+    return {
+        "sentence_id": f"{source}:{row['id']}",
+        "text": row["text"],
+        "context_before": "",
+        "context_after": "",
+        "group": page or source,
+        "source": source,
+        **({"page": page} if page else {}),
+        **{k: row[k] for k in ("note", "trap") if row.get(k) is not None},
+    }
+
+
 def labelled_tasks(
     rows: Sequence[dict[str, Any]], source: str, as_prediction: str | None = None
 ) -> list[dict[str, Any]]:
     """One task per sentence row that already carries labels (authored, newswire).
 
-    A row needs ``id``, ``text`` and ``labels``; ``note``, ``trap`` and ``page`` (the address the
-    sentence was read from, which groups its folds; ``seeds/newswire.jsonl`` calls it ``source``)
-    are kept in the task data for reviewers. The labels become the task's annotation, or with
-    ``as_prediction`` a pre-annotation of that model version, which a reviewer must accept or
-    correct before the sentence counts as gold.
+    The labels become the task's annotation, or with ``as_prediction`` a pre-annotation of that
+    model version, which a reviewer must accept or correct before the sentence counts as gold.
     """
     tasks = []
     for row in rows:
-        page = row.get("page") or row.get("source")
-        data = {
-            "sentence_id": f"{source}:{row['id']}",
-            "text": row["text"],
-            "context_before": "",
-            "context_after": "",
-            "group": page or source,
-            "source": source,
-            **({"page": page} if page else {}),
-            **{k: row[k] for k in ("note", "trap") if row.get(k) is not None},
-        }
-        result = choices_result(row["labels"])
+        data, result = row_task(row, source), choices_result(row["labels"])
         if as_prediction:
             tasks.append({"data": data, "predictions": [{"model_version": as_prediction, "result": result}]})
         else:
@@ -71,17 +76,21 @@ def labelled_tasks(
     return tasks
 
 
-def read_labelled_rows(path: Path) -> list[dict[str, Any]]:
-    """Sentence rows of a JSONL file, each checked for ``id``, ``text`` and ``labels``."""
+def read_sentence_rows(path: Path, labelled: bool = True) -> list[dict[str, Any]]:
+    """Sentence rows of a JSONL file, each checked for ``id`` and ``text`` (and valid ``labels``)."""
+    required = {"id", "text", "labels"} if labelled else {"id", "text"}
     rows = []
     for lineno, row in iter_jsonl(path):
-        missing = {"id", "text", "labels"} - set(row)
+        missing = required - set(row)
         if missing:
             raise ValueError(f"{path}:{lineno}: missing {sorted(missing)}")
-        try:
-            check_labels(row["labels"])
-        except ValueError as err:
-            raise ValueError(f"{path}:{lineno}: {err}") from None
+        if not isinstance(row["text"], str) or not row["text"].strip():
+            raise ValueError(f"{path}:{lineno}: empty text")
+        if labelled:
+            try:
+                check_labels(row["labels"])
+            except ValueError as err:
+                raise ValueError(f"{path}:{lineno}: {err}") from None
         rows.append(row)
     return rows
 
