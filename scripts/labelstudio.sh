@@ -6,6 +6,9 @@
 #   scripts/labelstudio.sh start     install if needed, start, wait until it answers, print login
 #   scripts/labelstudio.sh stop      stop the server started by `start`
 #   scripts/labelstudio.sh env       print `export LABEL_STUDIO_URL=... LABEL_STUDIO_API_KEY=...`
+#   scripts/labelstudio.sh annotator NAME
+#                                    add annotator NAME@newsevents.local to the organisation (once)
+#                                    and print the exports that make the CLI act as that annotator
 #
 # Settings (environment, with defaults):
 #   LABEL_STUDIO_PORT=8080  LABEL_STUDIO_DATA=.labelstudio  LABEL_STUDIO_VENV=.venv-labelstudio
@@ -117,10 +120,36 @@ env_exports() {
   echo "export LABEL_STUDIO_API_KEY=$LABEL_STUDIO_USER_TOKEN"
 }
 
+# A second (third, ...) annotator: a real user of the server with an API token of its own, so
+# that each answer is recorded under the person who gave it and agreement can be measured.
+annotator() {
+  local name=${1:?usage: $0 annotator NAME}
+  [[ "$name" =~ ^[a-z0-9-]+$ ]] || { echo "annotator name: lowercase letters, digits and -" >&2; exit 2; }
+  credentials
+  running || { echo "Label Studio is not running: start it with \`make labelstudio\`" >&2; exit 1; }
+  local token
+  token=$(LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true "$VENV/bin/label-studio" shell --data-dir "$DATA" 2>/dev/null <<PY | sed -n 's/^.*NEWSEVENTS_TOKEN=//p'
+from users.models import User
+from organizations.models import Organization
+from rest_framework.authtoken.models import Token
+org = Organization.objects.order_by("id").first()
+user, _ = User.objects.get_or_create(email="$name@newsevents.local", defaults={"username": "$name"})
+org.add_user(user) if not org.has_user(user) else None
+user.active_organization = org
+user.save()
+print("NEWSEVENTS_TOKEN=" + Token.objects.get_or_create(user=user)[0].key)
+PY
+)
+  [ -n "$token" ] || { echo "could not create annotator $name (see $SHOWN_LOG)" >&2; exit 1; }
+  echo "export LABEL_STUDIO_URL=$URL"
+  echo "export LABEL_STUDIO_API_KEY=$token"
+}
+
 case "${1:-}" in
   install) install ;;
   start) start ;;
   stop) stop ;;
   env) env_exports ;;
-  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+  annotator) annotator "${2:-}" ;;
+  *) echo "usage: $0 install|start|stop|env|annotator NAME" >&2; exit 2 ;;
 esac

@@ -44,7 +44,8 @@ def labelstudio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         settings = dict(
             line.removeprefix("export ").split("=", 1) for line in exports.splitlines()
         )
-        yield settings
+        # The server's own settings too, so scripts/labelstudio.sh can reach it (annotators).
+        yield {**settings, "LABEL_STUDIO_PORT": env["LABEL_STUDIO_PORT"], "LABEL_STUDIO_DATA": env["LABEL_STUDIO_DATA"]}
     finally:
         subprocess.run([LS_SCRIPT, "stop"], env=env, check=False, timeout=120)
 

@@ -187,3 +187,42 @@ def test_review_queue_marks_tasks_and_adds_a_tab(labelstudio_server):
     marked = [t for t in client.tasks.list(project=project.id, page_size=500, fields="all") if "review_rank" in t.data]
     assert [(t.data["sentence_id"], t.data["review_reason"]) for t in marked] == [
         ("000_8c045d6ba132c515:3", "gold lacks treaty but the model gives it 0.97")]
+
+
+def test_blind_source_two_annotators_and_an_adjudication_round_trip(labelstudio_server, tmp_path):
+    """Held-out rows are pushed without pre-annotations; two annotators answer under their own
+    accounts; an adjudicator's ground-truth answer settles their disagreement."""
+    env = env_with(labelstudio_server)
+    rows = [{"id": "h1", "text": "The Treasury lifted sanctions on the bank.", "page": "https://example.org/a"},
+            {"id": "h2", "text": "Troops shelled the town overnight.", "page": "https://example.org/b"}]
+    src = tmp_path / "heldout.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pushed = newsevents("ls", "push", str(src), "--source", "heldout", "--project", "blind", env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    refused = newsevents("ls", "push", str(src), "--source", "heldout", "--project", "blind", "--predictions", env=env)
+    assert refused.returncode == 1 and "annotated blind" in refused.stderr
+
+    def as_annotator(name: str) -> dict[str, str]:
+        out = subprocess.run([str(ROOT / "scripts" / "labelstudio.sh"), "annotator", name], env=env,
+                             capture_output=True, text=True, timeout=300, check=True).stdout
+        return {**env, **dict(line.removeprefix("export ").split("=", 1) for line in out.splitlines())}
+
+    answers = {"ann-a": [["sanction"], ["strike"]], "ann-b": [[], ["strike"]], "judge": [[], ["strike"]]}
+    for name, labels in answers.items():
+        f = tmp_path / f"{name}.jsonl"
+        f.write_text("".join(json.dumps({"id": r["id"], "labels": lab, "rule": "rule 30" if not lab and name == "judge" else ""}) + "\n"
+                             for r, lab in zip(rows, labels)), encoding="utf-8")
+        args = ["ls", "answer", str(f), "--project", "blind", "--source", "heldout"] + (["--ground-truth"] if name == "judge" else [])
+        first = newsevents(*args, env=as_annotator(name))
+        assert first.returncode == 0 and "submitted 2 answers" in first.stderr, first.stderr
+        assert "submitted 0 answers" in newsevents(*args, env=as_annotator(name)).stderr  # twice adds nothing
+
+    out = tmp_path / "blind.json"
+    assert newsevents("ls", "pull", "--project", "blind", "--output", str(out), env=env).returncode == 0
+    tasks = json.loads(out.read_text())
+    assert not any(t.get("predictions") for t in tasks)  # nobody saw a model's answer
+    parsed = parse_export(out)
+    assert {e.id: e.labels for e in parsed.examples} == {"heldout:h1": (), "heldout:h2": ("strike",)}
+    assert [m["sentence_id"] for m in parsed.multi] == ["heldout:h1", "heldout:h2"]
+    assert all(len(m["answers"]) == 2 for m in parsed.multi)  # the two annotators, not the judge
+    assert [d["adjudicated"] for d in parsed.disagreements] == ["rule 30"]

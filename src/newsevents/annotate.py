@@ -112,6 +112,26 @@ def push_labelled(project: Project, rows_file: Path, source: str) -> None:
     logger.info("project %r: imported %d labelled tasks, %d already there", project.title, added, present)
 
 
+def submit_answers(title: str, answers_file: Path, source: str, ground_truth: bool = False) -> None:
+    """An annotator's answers (a file of ``{id, labels, rule}``) as their annotations in the project.
+
+    The connected user (LABEL_STUDIO_API_KEY) is the annotator; ``scripts/labelstudio.sh
+    annotator NAME`` gives each annotator a token. With ``ground_truth`` the answers are
+    adjudications: they settle the tasks and stay out of annotator agreement.
+    """
+    rows = lt.read_answers(answers_file)
+    results = {f"{source}:{r['id']}": lt.answer_result(r["labels"], str(r.get("rule") or "")) for r in rows}
+    client = ls.connect()
+    project_id = ls.require_project(client, title)
+    missing = set(results) - ls.existing_sentence_ids(client, project_id)
+    if missing:
+        raise ValueError(f"{answers_file}: {len(missing)} answers for sentences project {title!r} lacks, "
+                         f"e.g. {sorted(missing)[0]!r}: push the sentences first")
+    submitted, present = ls.annotate(client, project_id, results, ground_truth)
+    logger.info("project %r: submitted %d answers as %s, %d already answered", title, submitted,
+                client.users.whoami().email, present)
+
+
 def pull(title: str, output: Path) -> int:
     """Export the project's tasks to ``output`` (the committed gold labels)."""
     client = ls.connect()

@@ -41,6 +41,12 @@ def _ls_import(args: argparse.Namespace) -> None:
     annotate.push_labelled(_project(args), args.file, args.source)
 
 
+def _ls_answer(args: argparse.Namespace) -> None:
+    from newsevents import annotate
+
+    annotate.submit_answers(args.project, args.file, args.source, ground_truth=args.ground_truth)
+
+
 def _ls_pull(args: argparse.Namespace) -> None:
     from newsevents import annotate
 
@@ -137,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         _path(p, "--guidelines", P.GUIDELINES, "annotator instructions")
     push.set_defaults(func=_ls_push)
     imp.set_defaults(func=_ls_import)
+    ans = ls_sub.add_parser("answer", help="submit an annotator's answers file as their annotations")
+    ans.add_argument("file", type=Path, help='JSONL: {"id", "labels", optional "rule"} per sentence row')
+    ans.add_argument("--project", required=True, help="project title")
+    ans.add_argument("--source", required=True, choices=["heldout", "newswire", "authored"],
+                     help="the source the rows were pushed as (their ids are <source>:<id>)")
+    ans.add_argument("--ground-truth", action="store_true",
+                     help="adjudications: settle each task, left out of annotator agreement")
+    ans.set_defaults(func=_ls_answer)
     pull = ls_sub.add_parser("pull", help="export annotations to labels/annotations/<project>.json")
     pull.add_argument("--project", default=DEFAULT_PROJECT, help="project title (%(default)s)")
     pull.add_argument("--output", type=Path, help="export file (default: labels/annotations/<project>.json)")

@@ -145,6 +145,27 @@ def mark_for_review(client: Any, project_id: int, issues: Sequence[dict[str, Any
     return marked
 
 
+def annotate(client: Any, project_id: int, results: dict[str, list[dict[str, Any]]], ground_truth: bool = False) -> tuple[int, int]:
+    """Submit one result per task (by sentence id) as the connected user's annotation.
+
+    Tasks this user already annotated are left alone, so submitting twice adds nothing.
+    Returns (submitted, already answered by this user).
+    """
+    me = client.users.whoami().id
+    submitted = present = 0
+    for task in client.tasks.list(project=project_id, page_size=500, fields="all"):
+        result = results.get((task.data or {}).get("sentence_id"))
+        if result is None:
+            continue
+        mine = [a for a in task.annotations or [] if (a["completed_by"] if isinstance(a, dict) else a.completed_by) == me]
+        if mine:
+            present += 1
+            continue
+        client.annotations.create(id=task.id, project=project_id, result=result, ground_truth=ground_truth)
+        submitted += 1
+    return submitted, present
+
+
 def export(client: Any, project_id: int) -> list[dict[str, Any]]:
     """Every task of the project (annotated or not) through Label Studio's JSON export."""
     chunks = client.projects.exports.download_sync(

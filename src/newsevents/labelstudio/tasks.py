@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from newsevents.jsonl import iter_jsonl
-from newsevents.labelstudio.config import CONTROL
+from newsevents.labelstudio.config import CONTROL, REASON
 from newsevents.schema import EVENT_TYPES, NO_EVENT, Article, Sentence, check_labels
 
 
@@ -101,6 +101,26 @@ def choices_result(labels: Iterable[str]) -> list[dict[str, Any]]:
     return [
         {"from_name": CONTROL, "to_name": "text", "type": "choices", "value": {"choices": chosen}}
     ]
+
+
+def answer_result(labels: Iterable[str], reason: str = "") -> list[dict[str, Any]]:
+    """An annotator's answer: the chosen types, and in the reason box the rule that decided them."""
+    reason_box = [{"from_name": REASON, "to_name": "text", "type": "textarea", "value": {"text": [reason]}}]
+    return choices_result(labels) + (reason_box if reason.strip() else [])
+
+
+def read_answers(path: Path) -> list[dict[str, Any]]:
+    """An annotator's answers file: ``{"id", "labels", optional "rule", "note"}`` per line, checked."""
+    rows = []
+    for lineno, row in iter_jsonl(path):
+        if not {"id", "labels"} <= set(row):
+            raise ValueError(f"{path}:{lineno}: missing {sorted({'id', 'labels'} - set(row))}")
+        try:
+            check_labels(row["labels"])
+        except ValueError as err:
+            raise ValueError(f"{path}:{lineno}: {err}") from None
+        rows.append(row)
+    return rows
 
 
 def prediction(labels: Iterable[str], margin: float, model_version: str) -> dict[str, Any]:
