@@ -40,7 +40,8 @@ def sentence_tasks(
 
 
 def row_task(row: dict[str, Any], source: str) -> dict[str, Any]:
-    """Task data for one sentence row (``id``, ``text``, optional ``page``, ``note``, ``trap``).
+    """Task data for one sentence row (``id``, ``text``, optional ``page``, ``note``, ``trap``, and a
+    counterfactual pair's ``family`` and ``pair``).
 
     ``page`` is the address the sentence was read from, which groups its folds
     (``seeds/newswire.jsonl`` calls it ``source``).
@@ -54,7 +55,7 @@ def row_task(row: dict[str, Any], source: str) -> dict[str, Any]:
         "group": page or source,
         "source": source,
         **({"page": page} if page else {}),
-        **{k: row[k] for k in ("note", "trap") if row.get(k) is not None},
+        **{k: row[k] for k in ("note", "trap", "family", "pair") if row.get(k) is not None},
     }
 
 
@@ -76,23 +77,28 @@ def labelled_tasks(
     return tasks
 
 
-def read_sentence_rows(path: Path, labelled: bool = True) -> list[dict[str, Any]]:
-    """Sentence rows of a JSONL file, each checked for ``id`` and ``text`` (and valid ``labels``)."""
-    required = {"id", "text", "labels"} if labelled else {"id", "text"}
+def read_rows(path: Path, required: frozenset[str]) -> list[dict[str, Any]]:
+    """Rows of a JSONL file with the ``required`` keys, a non-empty ``text`` and valid ``labels``
+    where those are required; the first bad row raises ``file:line: problem``."""
     rows = []
     for lineno, row in iter_jsonl(path):
         missing = required - set(row)
         if missing:
             raise ValueError(f"{path}:{lineno}: missing {sorted(missing)}")
-        if not isinstance(row["text"], str) or not row["text"].strip():
+        if "text" in required and (not isinstance(row["text"], str) or not row["text"].strip()):
             raise ValueError(f"{path}:{lineno}: empty text")
-        if labelled:
+        if "labels" in required:
             try:
                 check_labels(row["labels"])
-            except ValueError as err:
+            except (TypeError, ValueError) as err:
                 raise ValueError(f"{path}:{lineno}: {err}") from None
         rows.append(row)
     return rows
+
+
+def read_sentence_rows(path: Path, labelled: bool = True) -> list[dict[str, Any]]:
+    """Sentence rows: ``id`` and ``text``, and valid ``labels`` when they arrive labelled."""
+    return read_rows(path, frozenset({"id", "text", "labels"} if labelled else {"id", "text"}))
 
 
 def choices_result(labels: Iterable[str]) -> list[dict[str, Any]]:
@@ -111,16 +117,7 @@ def answer_result(labels: Iterable[str], reason: str = "") -> list[dict[str, Any
 
 def read_answers(path: Path) -> list[dict[str, Any]]:
     """An annotator's answers file: ``{"id", "labels", optional "rule", "note"}`` per line, checked."""
-    rows = []
-    for lineno, row in iter_jsonl(path):
-        if not {"id", "labels"} <= set(row):
-            raise ValueError(f"{path}:{lineno}: missing {sorted({'id', 'labels'} - set(row))}")
-        try:
-            check_labels(row["labels"])
-        except ValueError as err:
-            raise ValueError(f"{path}:{lineno}: {err}") from None
-        rows.append(row)
-    return rows
+    return read_rows(path, frozenset({"id", "labels"}))
 
 
 def prediction(labels: Iterable[str], margin: float, model_version: str) -> dict[str, Any]:
