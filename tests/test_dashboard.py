@@ -204,6 +204,21 @@ def test_html_in_labels_and_sentences_is_escaped(report, card, errors):
     assert "<th>&lt;em&gt;heldout&lt;/em&gt;</th>" in page
 
 
+def test_the_heldout_source_has_its_own_section_outside_pooled(report, card, errors):
+    types = report["event_types"]
+    for system in report["systems"].values():
+        system["heldout"] = {"n": 535, "macro": {"f1": 0.75}, "micro": {"f1": 0.7},
+                             "per_type": {t: {"precision": 0.8, "recall": 0.6, "f1": 0.686} for t in types},
+                             "hard_negatives": {"n": 200, "false_event": 25, "false_event_rate": 0.125}}
+    page = render_dashboard(report, card, errors)
+    section = re.search(r'<section id="heldout">(.*?)</section>', page, re.S).group(1)
+    assert "535 real sentences" in section and "Hard negatives (200)" in section
+    assert section.count("<td>0.750</td>") == len(report["systems"])
+    assert "<td>0.80 / 0.60 / 0.69</td>" in section and "<td>12.5% (25)</td>" in section
+    assert '<a href="#heldout">' in page
+    assert 'id="heldout"' not in render_dashboard(json.loads((FIXTURES / "report_sample.json").read_text()), card, errors)
+
+
 def test_css_and_js_are_the_package_files_inlined(report, card, errors):
     page = render_dashboard(report, card, errors)
     assert f"<style>\n{static_text('dashboard.css')}</style>" in page
@@ -213,16 +228,16 @@ def test_css_and_js_are_the_package_files_inlined(report, card, errors):
 
 def test_a_new_source_becomes_a_column_and_rows(report, card, errors):
     for system in report["systems"].values():
-        system["per_source"]["heldout"] = {"n": 40, "macro": {"f1": 0.5}, "micro": {"f1": 0.25}}
-    card["per_source"]["heldout"] = {"sentences": 40}
+        system["per_source"]["wire2020"] = {"n": 40, "macro": {"f1": 0.5}, "micro": {"f1": 0.25}}
+    card["per_source"]["wire2020"] = {"sentences": 40}
     page = render_dashboard(report, card, errors)
-    assert "<th>seed</th><th>newswire</th><th>heldout</th></tr>" in page  # headline: known order, then new
+    assert "<th>seed</th><th>newswire</th><th>wire2020</th></tr>" in page  # headline: known order, then new
     assert '<th colspan="3">macro-F1 per source</th>' in page
     table = re.search(r'<table class="num per-source">(.*?)</table>', page, re.S).group(1)
     rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
     assert len(rows) == 4 * len(report["systems"])
-    assert "<td>Fine-tuned MiniLM</td><td>heldout</td><td>40</td><td>0.500</td><td>0.250</td>" in table
-    assert "<th>authored (training only)</th><th>heldout</th><th>total</th>" in page
+    assert "<td>Fine-tuned MiniLM</td><td>wire2020</td><td>40</td><td>0.500</td><td>0.250</td>" in table
+    assert "<th>authored (training only)</th><th>wire2020</th><th>total</th>" in page
     assert "<tr><td>visit</td><td>35</td><td>42</td><td>84</td><td>n/a</td><td>161</td></tr>" in page
 
 

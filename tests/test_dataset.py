@@ -146,3 +146,16 @@ def test_committed_data_never_splits_a_source_page_or_story_across_folds():
     assert len({r.fold for r in newswire}) > 1  # pages spread over folds, each page in one
     assert all(r.fold is TRAIN_ONLY for r in rows if r.source == "authored")
     assert card["first_pass_review"]["newswire"]["reviewed"] == len(newswire)
+
+
+def test_authored_sets_are_chosen_by_name_and_a_missing_one_is_an_error(tmp_path):
+    from newsevents.dataset import find_exports
+
+    for rel in ("annotations/seeds.json", "authored/authored.json", "authored/pairs.json"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("[]", encoding="utf-8")
+    names = lambda paths: [str(p.relative_to(tmp_path)) for p in paths]  # noqa: E731
+    assert names(find_exports(tmp_path, ("authored",))) == ["annotations/seeds.json", "authored/authored.json"]
+    assert len(find_exports(tmp_path)) == 3
+    with pytest.raises(ValueError, match=r"no export named \['pair'\] \(prepare.authored\)"):
+        find_exports(tmp_path, ("authored", "pair"))

@@ -42,3 +42,11 @@ def test_load_params_names_the_file(tmp_path):
 def test_defaults_are_the_committed_params():
     """Without params.yaml the code falls back to its defaults: they must be the same recipe."""
     assert load_params(ROOT / "params.yaml") == Params()
+
+
+def test_list_params_are_checked_item_by_item():
+    assert parse_params({"prepare": {"authored": ["authored"]}}).prepare.authored == ("authored",)
+    with pytest.raises(ParamsError, match=r"prepare.authored: expected a list of str"):
+        parse_params({"prepare": {"authored": "authored"}})
+    with pytest.raises(ParamsError, match=r"prepare.authored: expected a list of str"):
+        parse_params({"prepare": {"authored": ["authored", 3]}})

@@ -18,6 +18,7 @@ base:
   seed: 3
 prepare:
   n_folds: 2
+  authored: [authored]
 train:
   base_model: sentence-transformers/all-MiniLM-L6-v2
   epochs: 1
@@ -30,7 +31,7 @@ train:
   pos_weight: sqrt
   threads: 2
 export:
-  min_agreement: 0.0  # a 1-epoch model on 150 sentences: the gate itself is tested in test_onnx.py
+  min_agreement: 0.0  # a 1-epoch model on 190 sentences: the gate itself is tested in test_onnx.py
 annotate:
   context_sentences: 1
 """
@@ -57,11 +58,14 @@ def test_dvc_repro_runs_every_stage_and_then_nothing(tmp_path):
     shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     (repo / "seeds").mkdir()
     shutil.copy(ROOT / "seeds" / "stories.yaml", repo / "seeds")
+    (repo / "seeds" / "heldout").mkdir()
+    shutil.copy(ROOT / "seeds" / "heldout" / "families.jsonl", repo / "seeds" / "heldout")
     (repo / "params.yaml").write_text(PARAMS, encoding="utf-8")
     labels = ROOT / "labels"
     subset(labels / "annotations" / "seeds.json", repo / "labels" / "annotations" / "seeds.json", 30)
     subset(labels / "annotations" / "newswire.json", repo / "labels" / "annotations" / "newswire.json", 60)
     subset(labels / "authored" / "authored.json", repo / "labels" / "authored" / "authored.json", 60)
+    subset(labels / "annotations" / "heldout.json", repo / "labels" / "annotations" / "heldout.json", 40)
 
     dvc("init", "--no-scm", "-q", cwd=repo)
     first = dvc("repro", cwd=repo)
@@ -70,6 +74,8 @@ def test_dvc_repro_runs_every_stage_and_then_nothing(tmp_path):
 
     metrics = json.loads((repo / "eval" / "metrics.json").read_text())
     assert set(metrics) == {"model", "keywords", "tfidf_logreg", "zero_shot"}
+    for system in metrics.values():  # the held-out source: its own entry, never part of pooled
+        assert system["heldout"]["n"] == 40 and 0.0 <= system["heldout"]["hard_negative_false_event_rate"] <= 1.0
     assert 0.0 <= metrics["model"]["pooled"]["macro_f1"] <= 1.0
     assert metrics["model"]["pooled"]["n"] == metrics["model"]["seed"]["n"] + metrics["model"]["newswire"]["n"]
     assert (repo / "models" / "event-classifier" / "model.safetensors").exists()
@@ -78,7 +84,7 @@ def test_dvc_repro_runs_every_stage_and_then_nothing(tmp_path):
     scored = [json.loads(x) for x in (repo / "models" / "cv_predictions.jsonl").read_text().splitlines()]
     assert len(scored) == 90 and {r["source"] for r in scored} == {"seed", "newswire"}
 
-    assert json.loads((repo / "eval" / "onnx_agreement.json").read_text())["sentences"] == 150
+    assert json.loads((repo / "eval" / "onnx_agreement.json").read_text())["sentences"] == 190  # held-out too
 
     second = dvc("repro", cwd=repo)
     assert "Running stage" not in second.stdout  # nothing changed, nothing reruns

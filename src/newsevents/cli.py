@@ -62,14 +62,15 @@ def _prepare(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     from newsevents import train
 
-    train.main(args.examples, args.data_card, args.model, args.cv_predictions, args.live, load_params(args.params))
+    train.main(args.examples, args.data_card, args.model, args.cv_predictions, args.heldout_predictions, args.live,
+               load_params(args.params))
 
 
 def _evaluate(args: argparse.Namespace) -> None:
     from newsevents import evaluate
 
-    evaluate.main(args.examples, args.cv_predictions, args.report, args.metrics, args.errors, args.plots,
-                  load_params(args.params))
+    evaluate.main(args.examples, args.cv_predictions, args.heldout_predictions, args.families, args.report,
+                  args.metrics, args.errors, args.plots, load_params(args.params))
 
 
 def _dashboard(args: argparse.Namespace) -> None:
@@ -173,12 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     _path(tr, "--data-card", P.DATA_CARD, "prepare's data card")
     _path(tr, "--model", P.MODEL_DIR, "model folder output")
     _path(tr, "--cv-predictions", P.CV_PREDICTIONS, "out-of-fold records output")
+    _path(tr, "--heldout-predictions", P.HELDOUT_PREDICTIONS, "the final model's held-out records output")
     _path(tr, "--live", P.LIVE_DIR, "DVCLive log folder")
     tr.set_defaults(func=_train)
 
     ev = sub.add_parser("evaluate", help="metrics vs baselines on the same folds, and plots")
     _path(ev, "--examples", P.EXAMPLES, "prepare's examples")
     _path(ev, "--cv-predictions", P.CV_PREDICTIONS, "train's out-of-fold records")
+    _path(ev, "--heldout-predictions", P.HELDOUT_PREDICTIONS, "train's held-out records")
+    _path(ev, "--families", P.HELDOUT_FAMILIES, "collection family of each held-out sentence (hard negatives)")
     _path(ev, "--report", P.REPORT, "full report output")
     _path(ev, "--metrics", P.METRICS, "DVC metrics output")
     _path(ev, "--errors", P.ERRORS, "model errors output")

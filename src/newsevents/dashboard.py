@@ -196,6 +196,33 @@ def per_type_view(report: dict[str, Any], systems: Systems) -> PerType:
                    ["System", "Sentences", "n", "macro-F1", "micro-F1", *types], rows)
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    n: Any
+    hard_negatives: Any
+    head: list[str]
+    rows: list[list[str]]
+
+
+def heldout_view(report: dict[str, Any], systems: Systems) -> HeldOut | None:
+    """Every system on the held-out source: macro/micro-F1, P/R/F1 per type, hard negatives firing."""
+    if not any(isinstance(s.get("heldout"), dict) for _, s in systems):
+        return None
+    types = list(report.get("event_types") or [])
+    rows = []
+    for key, s in systems:
+        h = as_dict(s.get("heldout"))
+        rate = dig(h, "hard_negatives", "false_event_rate")
+        fired = dig(h, "hard_negatives", "false_event")
+        rows.append([label_of(key, s), fmt(dig(h, "macro", "f1")), fmt(dig(h, "micro", "f1")),
+                     *(f"{fmt(dig(h, 'per_type', t, 'precision'), 2)} / {fmt(dig(h, 'per_type', t, 'recall'), 2)} / "
+                       f"{fmt(dig(h, 'per_type', t, 'f1'), 2)}" for t in types),
+                     NA if not is_num(rate) else f"{100 * rate:.1f}% ({fired})"])
+    return HeldOut(first_known(systems, "heldout", "n") or NA, first_known(systems, "heldout", "hard_negatives", "n") or NA,
+                   ["System", "macro-F1", "micro-F1", *(f"{t} P / R / F1" for t in types), "hard negatives with a false event"],
+                   rows)
+
+
 def pr_views(report: dict[str, Any], systems: Systems) -> list[charts.PrChart]:
     return [charts.pr_chart(etype, [charts.PrSeries(label_of(k, s), dig(s, "pr_curves", etype, "recall"),
                                                     dig(s, "pr_curves", etype, "precision"),
@@ -336,6 +363,7 @@ def render_dashboard(report: dict[str, Any], data_card: dict[str, Any], errors: 
     return template().render(
         types=types,
         headline=headline_view(report, systems),
+        heldout=heldout_view(report, systems),
         per_type=per_type_view(report, systems),
         pr_charts=pr_views(report, systems),
         folds=folds_view(systems),

@@ -17,14 +17,29 @@ from typing import Any
 from newsevents import atomic
 from newsevents.labelstudio.export import ParsedExport, parse_export
 from newsevents.params import Params
-from newsevents.schema import EVENT_TYPES, REAL_SOURCES, SOURCES, TRAIN_ONLY, Example
+from newsevents.schema import CV_SOURCES, EVENT_TYPES, HELD_OUT, HELDOUT_SOURCES, SOURCES, TRAIN_ONLY, Example
 
 logger = logging.getLogger(__name__)
 
 
-def find_exports(labels_dir: Path) -> list[Path]:
-    """Every Label Studio export under ``labels_dir`` (JSON files), in a stable order."""
-    return sorted(p for p in labels_dir.rglob("*.json") if p.is_file())
+#: The folder under labels/ whose exports are authored (training-only) sets, chosen by name.
+AUTHORED = "authored"
+
+
+def find_exports(labels_dir: Path, authored: Sequence[str] | None = None) -> list[Path]:
+    """Every Label Studio export under ``labels_dir`` (JSON files), in a stable order.
+
+    With ``authored``, only the authored sets of those names (``labels/authored/<name>.json``) are
+    kept; a name with no export is an error, so a typo in params.yaml cannot drop a set silently.
+    """
+    found = sorted(p for p in labels_dir.rglob("*.json") if p.is_file())
+    if authored is None:
+        return found
+    sets = {p.stem: p for p in found if p.parent == labels_dir / AUTHORED}
+    missing = sorted(set(authored) - set(sets))
+    if missing:
+        raise ValueError(f"{labels_dir / AUTHORED}: no export named {missing} (prepare.authored); have {sorted(sets)}")
+    return [p for p in found if p.parent != labels_dir / AUTHORED or p.stem in authored]
 
 
 def load_exports(paths: Sequence[Path]) -> ParsedExport:
@@ -66,12 +81,13 @@ def read_stories(path: Path) -> dict[str, str]:
 
 
 def assign_folds(examples: Sequence[Example], n_folds: int) -> dict[str, int | None]:
-    """Fold per example id: groups of real sentences spread over folds, authored ones TRAIN_ONLY.
+    """Fold per example id: groups of real sentences spread over folds, authored ones TRAIN_ONLY,
+    the held-out source HELD_OUT.
 
     Groups are placed largest first into the currently smallest fold (as scikit-learn's
     GroupKFold does), ties broken by name, so the split depends on the data alone.
     """
-    sizes = Counter(ex.group for ex in examples if ex.source in REAL_SOURCES)
+    sizes = Counter(ex.group for ex in examples if ex.source in CV_SOURCES)
     k = min(n_folds, len(sizes))
     fold_of_group: dict[str, int] = {}
     load = [0] * k
@@ -80,7 +96,8 @@ def assign_folds(examples: Sequence[Example], n_folds: int) -> dict[str, int | N
         fold_of_group[group] = fold
         load[fold] += size
     return {
-        ex.id: fold_of_group[ex.group] if ex.source in REAL_SOURCES else TRAIN_ONLY for ex in examples
+        ex.id: fold_of_group[ex.group] if ex.source in CV_SOURCES else HELD_OUT if ex.source in HELDOUT_SOURCES
+        else TRAIN_ONLY for ex in examples
     }
 
 
@@ -141,7 +158,7 @@ def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, A
     groups: dict[str, set[str]] = defaultdict(set)
     for ex in parsed.examples:
         fold = folds[ex.id]
-        fold_key = "train_only" if fold is TRAIN_ONLY else str(fold)
+        fold_key = "train_only" if fold is TRAIN_ONLY else "heldout" if fold == HELD_OUT else str(fold)
         for counter in (per_source[ex.source], per_fold[fold_key]):
             counter["sentences"] += 1
             counter["no_event"] += not ex.labels
@@ -194,7 +211,7 @@ def write_training(examples_path: Path, data_card_path: Path, examples: Sequence
 
 def main(labels_dir: Path, stories: Path, examples_path: Path, data_card_path: Path, params: Params) -> dict[str, Any]:
     """Read every export under ``labels_dir``, write the examples and the data card; returns the card."""
-    exports = find_exports(labels_dir)
+    exports = find_exports(labels_dir, params.prepare.authored)
     examples, card = prepare(exports, params.prepare.n_folds, read_stories(stories))
     write_training(examples_path, data_card_path, examples, card)
     logger.info(

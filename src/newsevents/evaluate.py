@@ -14,7 +14,7 @@ from typing import Any
 
 from newsevents import atomic, baselines
 from newsevents.jsonl import read_jsonl
-from newsevents.metrics import confusion_pairs, cooccurrence, errors, headline, rounded, system_report
+from newsevents.metrics import confusion_pairs, cooccurrence, errors, headline, heldout_report, rounded, system_report
 from newsevents.params import Params
 from newsevents.schema import EVENT_TYPES, Example, ScoredRecord
 
@@ -32,19 +32,27 @@ class Evaluation:
 
 
 def evaluate(examples: Sequence[Example], model_records: Sequence[ScoredRecord], seed: int,
-             base_model: str) -> Evaluation:
-    """Score the baselines on the model's folds and report every system pooled, per fold, per source."""
-    evaluated = {ex.id for ex in examples if ex.fold is not None}
-    if {r.id for r in model_records} != evaluated:
+             base_model: str, model_heldout: Sequence[ScoredRecord] = (),
+             hard_negatives: frozenset[str] = frozenset()) -> Evaluation:
+    """Score the baselines on the model's folds and on the held-out source, and report every system
+    pooled, per fold, per source, and held out."""
+    if {r.id for r in model_records} != {ex.id for ex in examples if ex.in_cv}:
         raise ValueError("the model's out-of-fold predictions do not cover the evaluation sentences: "
                          "rerun the train stage (`dvc repro`)")
+    if {r.id for r in model_heldout} != {ex.id for ex in examples if not ex.trainable}:
+        raise ValueError("the model's held-out predictions do not cover the held-out sentences: "
+                         "rerun the train stage (`dvc repro`)")
     systems = {
-        "model": list(model_records),
+        "model": baselines.Scored(list(model_records), list(model_heldout)),
         "keywords": baselines.keywords(examples),
         "tfidf_logreg": baselines.tfidf_logreg(examples, seed),
         "zero_shot": baselines.zero_shot(examples, base_model),
     }
-    reports = {name: {"label": baselines.SYSTEM_LABELS[name], **system_report(recs)} for name, recs in systems.items()}
+    reports = {}
+    for name, scored in systems.items():
+        reports[name] = {"label": baselines.SYSTEM_LABELS[name], **system_report(scored.cv)}
+        if scored.heldout:
+            reports[name]["heldout"] = heldout_report(scored.heldout, hard_negatives)
     report = {
         "event_types": list(EVENT_TYPES),
         "n_sentences": len(model_records),
@@ -64,17 +72,31 @@ def evaluate(examples: Sequence[Example], model_records: Sequence[ScoredRecord],
     return Evaluation(rounded(report), headline(reports), errors(model_records), plots)
 
 
-def main(examples: Path, cv_predictions: Path, report: Path, metrics: Path, errors_out: Path, plots_dir: Path,
-         params: Params) -> Evaluation:
+#: Collection families of held-out sentences drawn as traps for one type.
+HARD_NEGATIVE_FAMILIES = frozenset({"visit", "treaty", "strike", "sentence", "sanction"})
+
+
+def read_hard_negatives(families: Path) -> frozenset[str]:
+    """Ids of the held-out sentences collected as a type's trap (``{"id", "family"}`` per line)."""
+    return frozenset(r["id"] for r in read_jsonl(families) if r["family"] in HARD_NEGATIVE_FAMILIES)
+
+
+def main(examples: Path, cv_predictions: Path, heldout_predictions: Path, families: Path, report: Path,
+         metrics: Path, errors_out: Path, plots_dir: Path, params: Params) -> Evaluation:
     """Read the prepare and train outputs, evaluate, write every output atomically."""
     rows = [Example.from_json(r) for r in read_jsonl(examples)]
     records = [ScoredRecord.from_json(r) for r in read_jsonl(cv_predictions)]
-    result = evaluate(rows, records, params.base.seed, params.train.base_model)
+    heldout = [ScoredRecord.from_json(r) for r in read_jsonl(heldout_predictions)]
+    hard = frozenset(f"heldout:{i}" for i in read_hard_negatives(families))
+    result = evaluate(rows, records, params.base.seed, params.train.base_model, heldout, hard)
     atomic.write_json(report, result.report)
     atomic.write_json(metrics, result.metrics)
     atomic.write_jsonl(errors_out, result.errors)
     for name, rows_ in result.plots.items():
         atomic.write_json(plots_dir / name, rows_)
     for name, rep in result.report["systems"].items():
-        logger.info("%-14s macro-F1 %.3f  micro-F1 %.3f", name, rep["macro"]["f1"], rep["micro"]["f1"])
+        held = rep.get("heldout")
+        logger.info("%-14s macro-F1 %.3f  micro-F1 %.3f%s", name, rep["macro"]["f1"], rep["micro"]["f1"],
+                    f"  held-out macro-F1 {held['macro']['f1']:.3f}, hard negatives firing "
+                    f"{held['hard_negatives']['false_event_rate']:.1%}" if held else "")
     return result

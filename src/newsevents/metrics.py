@@ -141,9 +141,25 @@ def errors(records: Sequence[ScoredRecord]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda e: (-e["margin"], e["id"]))
 
 
+def heldout_report(records: Sequence[ScoredRecord], hard_negatives: frozenset[str]) -> dict[str, Any]:
+    """A held-out source's metrics, and how often its hard negatives get a false event.
+
+    ``hard_negatives`` are the ids of sentences collected as traps (trigger words of an event that
+    did not happen); those whose gold has no event count towards the false-event rate.
+    """
+    report = classification_metrics(_matrix(records, "labels"), _matrix(records, "predicted"))
+    hard = [r for r in records if r.id in hard_negatives and not r.labels]
+    fired = [r for r in hard if r.predicted]
+    report["hard_negatives"] = {"n": len(hard), "false_event": len(fired),
+                                "false_event_rate": len(fired) / len(hard) if hard else 0.0}
+    return report
+
+
 def headline(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The numbers DVC tracks (``dvc metrics show/diff``, ``dvc exp show``): for every system,
-    pooled over all real sentences (the headline: ``<system>.pooled.macro_f1``) and per source."""
+    pooled over all real sentences of the folds (the headline: ``<system>.pooled.macro_f1``), per
+    source, and on the held-out source (with precision per type and the hard-negative false-event
+    rate)."""
 
     def compact(m: dict[str, Any]) -> dict[str, Any]:
         return {"n": m["n"], "macro_f1": m["macro"]["f1"], "micro_f1": m["micro"]["f1"],
@@ -152,6 +168,10 @@ def headline(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, rep in reports.items():
         entry = {"pooled": compact(rep), **{src: compact(m) for src, m in rep["per_source"].items()}}
+        if "heldout" in rep:
+            held = rep["heldout"]
+            entry["heldout"] = {**compact(held), "precision": {t: held["per_type"][t]["precision"] for t in EVENT_TYPES},
+                                "hard_negative_false_event_rate": held["hard_negatives"]["false_event_rate"]}
         if name == "model":
             entry["pooled"].update(
                 macro_precision=rep["macro"]["precision"], macro_recall=rep["macro"]["recall"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -26,6 +26,7 @@ class BaseParams:
 @dataclass(frozen=True)
 class PrepareParams:
     n_folds: int = 5  # story-grouped cross-validation folds over the real sentences
+    authored: tuple[str, ...] = ("authored",)  # exports under labels/authored/ to train on (file stems)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,11 @@ def _build(cls: type, values: Any, where: str) -> Any:
         key = f"{where}.{name}" if where else name
         if dataclasses.is_dataclass(hint):
             kwargs[name] = _build(hint, value, key)
+        elif get_origin(hint) is tuple:  # YAML lists of one item type, e.g. tuple[str, ...]
+            item = get_args(hint)[0]
+            if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
+                raise ParamsError(f"{key}: expected a list of {item.__name__}, got {value!r}")
+            kwargs[name] = tuple(value)
         elif hint is float and isinstance(value, int) and not isinstance(value, bool):
             kwargs[name] = float(value)
         elif not isinstance(value, hint) or (hint is int and isinstance(value, bool)):

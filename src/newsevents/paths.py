@@ -13,6 +13,7 @@ PARAMS_FILE = Path("params.yaml")
 # Raw text and stories.
 SEEDS_DIR = Path("seeds")
 STORIES = SEEDS_DIR / "stories.yaml"  # articles of one story share a fold
+HELDOUT_FAMILIES = SEEDS_DIR / "heldout" / "families.jsonl"  # which held-out sentences are hard negatives
 
 # Labels: the annotation contract and the Label Studio exports (committed).
 LABELS_DIR = Path("labels")
@@ -29,7 +30,8 @@ DATA_CARD = TRAINING_DIR / "data_card.json"
 # train → models/
 MODELS_DIR = Path("models")
 MODEL_DIR = MODELS_DIR / "event-classifier"
-CV_PREDICTIONS = MODELS_DIR / "cv_predictions.jsonl"  # out-of-fold scores of every real sentence
+CV_PREDICTIONS = MODELS_DIR / "cv_predictions.jsonl"  # out-of-fold scores of every real sentence of the folds
+HELDOUT_PREDICTIONS = MODELS_DIR / "heldout_predictions.jsonl"  # the final model's scores of the held-out source
 LIVE_DIR = MODELS_DIR / "live"  # DVCLive logs: live/folds/fold-<k>/, live/final/
 
 # export → models/event-classifier-onnx/ and its agreement with the torch model

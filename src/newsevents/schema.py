@@ -27,13 +27,18 @@ LABEL_DESCRIPTIONS: dict[str, str] = {
 #: it never appears in an Example's labels, it only tells an empty answer from a skipped task.
 NO_EVENT = "none"
 
-#: Where an example came from. Seed and newswire sentences are real text; authored ones were
-#: written by the project to cover rare types and traps and are never evaluated on.
-SOURCES: tuple[str, ...] = ("seed", "newswire", "authored")
-REAL_SOURCES: frozenset[str] = frozenset({"seed", "newswire"})
+#: Where an example came from. Seed, newswire and heldout sentences are real text; authored ones
+#: were written by the project to cover rare types and traps and are never evaluated on.
+SOURCES: tuple[str, ...] = ("seed", "newswire", "heldout", "authored")
+#: Real text in the cross-validation folds: trained on by the other folds' models, scored out-of-fold.
+CV_SOURCES: frozenset[str] = frozenset({"seed", "newswire"})
+#: Real text never trained on and never tuned on: scored by the final model only.
+HELDOUT_SOURCES: frozenset[str] = frozenset({"heldout"})
 
 #: The fold of an example that is never evaluated on (authored text): training only.
 TRAIN_ONLY = None
+#: The fold of a held-out example: never in training, scored by the final model.
+HELD_OUT = -1
 
 
 def check_labels(labels: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -85,7 +90,8 @@ class Sentence:
 @dataclass(frozen=True)
 class Example:
     """A sentence with its gold labels, where it came from, the group it must stay with, and its
-    fold (``TRAIN_ONLY`` for authored text). One line of ``training/examples.jsonl``."""
+    fold (``TRAIN_ONLY`` for authored text, ``HELD_OUT`` for the held-out source). One line of
+    ``training/examples.jsonl``."""
 
     id: str
     text: str
@@ -100,6 +106,16 @@ class Example:
             raise ValueError(f"unknown source {self.source!r}; expected one of {SOURCES}")
         object.__setattr__(self, "labels", check_labels(self.labels))
 
+    @property
+    def trainable(self) -> bool:
+        """Whether any model may learn from this example (the held-out source: never)."""
+        return self.fold != HELD_OUT
+
+    @property
+    def in_cv(self) -> bool:
+        """Whether the example is scored out-of-fold (real text of the cross-validation folds)."""
+        return self.fold is not TRAIN_ONLY and self.fold != HELD_OUT
+
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "labels": list(self.labels)}
 
@@ -111,7 +127,8 @@ class Example:
 @dataclass(frozen=True)
 class ScoredRecord:
     """One evaluated sentence of one system: gold labels, per-type scores, the thresholds used
-    for it (tuned without its fold) and the labels they give. What every metric starts from."""
+    for it (tuned without its fold) and the labels they give. What every metric starts from.
+    Held-out sentences have fold ``HELD_OUT`` and the final model's thresholds."""
 
     id: str
     fold: int

@@ -26,7 +26,7 @@ from newsevents.metrics import headline, rounded, system_report
 from newsevents.model import new_classifier, resolve_base_model, save_classifier
 from newsevents.params import Params, TrainParams
 from newsevents.schema import Example, ScoredRecord, label_matrix, score_matrix
-from newsevents.thresholds import tune_thresholds, with_nested_thresholds
+from newsevents.thresholds import tune_thresholds, with_nested_thresholds, with_thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +139,10 @@ def fit(
 def cross_validate(
     rows: Sequence[Example], params: TrainParams, seed: int, live_root: Path | None = None
 ) -> list[ScoredRecord]:
-    """Out-of-fold scores for every example that has a fold, with thresholds tuned on the other folds."""
-    folds = sorted({r.fold for r in rows if r.fold is not None})
+    """Out-of-fold scores for every example of the folds, with thresholds tuned on the other folds.
+
+    ``rows`` are the trainable examples (fold examples and training-only ones)."""
+    folds = sorted({r.fold for r in rows if r.in_cv})
     scored: list[ScoredRecord] = []
     for k in folds:
         train_rows = [r for r in rows if r.fold != k]
@@ -155,23 +157,30 @@ def cross_validate(
 
 @dataclass
 class Trained:
-    """The train stage's result: out-of-fold records, the final thresholds and the final model."""
+    """The train stage's result: out-of-fold records, the final thresholds and the final model,
+    and the final model's records of the held-out source."""
 
     scored: list[ScoredRecord]
     thresholds: dict[str, float]
     model: Any
     tokenizer: Any
+    heldout: list[ScoredRecord]
 
 
 def train(rows: Sequence[Example], params: TrainParams, seed: int, live_root: Path | None = None) -> Trained:
-    """Cross-validate, tune the thresholds on every out-of-fold score, train the final model on all rows."""
-    if not any(r.fold is not None for r in rows):
+    """Cross-validate, tune the thresholds on every out-of-fold score, train the final model on
+    every trainable row, and score the held-out source with it (nothing is tuned there)."""
+    trainable = [r for r in rows if r.trainable]
+    if not any(r.in_cv for r in trainable):
         raise ValueError("no real (seed or newswire) sentences to evaluate on")
-    scored = cross_validate(rows, params, seed, live_root=live_root)
+    scored = cross_validate(trainable, params, seed, live_root=live_root)
     thresholds = tune_thresholds(label_matrix(r.labels for r in scored), score_matrix(r.scores for r in scored))
-    logger.info("final model: training on all %d sentences", len(rows))
-    model, tokenizer = fit(rows, params, seed, live_dir=live_root / "final" if live_root else None)
-    return Trained(scored, thresholds, model, tokenizer)
+    logger.info("final model: training on all %d trainable sentences", len(trainable))
+    model, tokenizer = fit(trainable, params, seed, live_dir=live_root / "final" if live_root else None)
+    held = [r for r in rows if not r.trainable]
+    scores = predict_scores(model, tokenizer, [r.text for r in held])
+    heldout = [with_thresholds(ScoredRecord.scored(r, s), thresholds) for r, s in zip(held, scores)]
+    return Trained(scored, thresholds, model, tokenizer, heldout)
 
 
 def model_version(examples_bytes: bytes, params: Params) -> str:
@@ -181,8 +190,8 @@ def model_version(examples_bytes: bytes, params: Params) -> str:
     return f"{__version__}+{digest.hexdigest()[:10]}"
 
 
-def main(examples: Path, data_card: Path, model_dir: Path, cv_predictions: Path, live_dir: Path,
-         params: Params) -> Trained:
+def main(examples: Path, data_card: Path, model_dir: Path, cv_predictions: Path, heldout_predictions: Path,
+         live_dir: Path, params: Params) -> Trained:
     """Read the prepare stage's output, train, save the model folder and the out-of-fold records."""
     rows = [Example.from_json(r) for r in read_jsonl(examples)]
     card = json.loads(data_card.read_text(encoding="utf-8"))
@@ -198,5 +207,6 @@ def main(examples: Path, data_card: Path, model_dir: Path, cv_predictions: Path,
                              model_card.base_license(resolve_base_model(params.train.base_model)))
     save_classifier(model_dir, result.model, result.tokenizer, result.thresholds, meta, text)
     atomic.write_jsonl(cv_predictions, (r.to_json() for r in result.scored))
+    atomic.write_jsonl(heldout_predictions, (r.to_json() for r in result.heldout))
     logger.info("saved %s (version %s) and %s", model_dir, meta["version"], cv_predictions)
     return result
