@@ -67,3 +67,14 @@ def test_export_stage_writes_agreement_and_fails_below_the_gate(tiny_model_dir, 
 def test_onnx_backend_without_export_is_a_clear_error(tiny_model_dir):
     with pytest.raises(ModelError, match="newsevents export-onnx"):
         load_backend(tiny_model_dir, "onnx")
+
+
+def test_which_matmuls_are_quantised_is_decided_by_role_not_by_node_id(onnx_dir):
+    import onnx
+
+    assert onnx_export.node_role("/bert/encoder/layer.3/intermediate/dense/MatMul") == (3, "ffn_in")
+    assert onnx_export.node_role("/classifier/MatMul") == (None, "classifier")
+    assert not onnx_export.keep_fp32(0, "qkv") and onnx_export.keep_fp32(None, "classifier")
+    ops = [n.op_type for n in onnx.load(str(onnx_dir / "model.onnx")).graph.node]
+    # the tiny model has 2 layers × (q, k, v, attention out, FFN in, FFN out) weight MatMuls
+    assert ops.count("MatMulNBits") == 12
