@@ -5,7 +5,6 @@ The keyword lists are written here on purpose, independent of the code under tes
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 

@@ -59,10 +59,10 @@ def build_tasks(inputs: Sequence[Path], source: str, context: int) -> tuple[list
 
 
 def pre_annotate(tasks: list[dict[str, Any]], model_dir: Path, select: str, limit: int | None,
-                 seed: int) -> tuple[list[dict[str, Any]], dict[str, dict], str]:
+                 seed: int) -> tuple[list[dict[str, Any]], dict[str, dict]]:
     """Score the tasks with the model, keep the selected ones (most uncertain first, or a seeded
     random sample), and give each the model's answer as a prediction. Returns (kept tasks,
-    predictions by sentence id, model version)."""
+    predictions by sentence id); each prediction carries the model version."""
     from newsevents.inference import load_backend
     from newsevents.thresholds import apply_thresholds, uncertainty
 
@@ -78,7 +78,7 @@ def pre_annotate(tasks: list[dict[str, Any]], model_dir: Path, select: str, limi
             tasks[i]["selection_rank"] = rank
         predictions[tasks[i]["sentence_id"]] = lt.prediction(labels[i], margins[i], backend.version)
     logger.info("scored %d sentences with model %s; importing %d (%s)", len(scores), backend.version, len(keep), select)
-    return [tasks[i] for i in keep], predictions, backend.version
+    return [tasks[i] for i in keep], predictions
 
 
 def push_round(project: Project, inputs: Sequence[Path], source: str, context: int, *, predictions: bool,
@@ -91,7 +91,7 @@ def push_round(project: Project, inputs: Sequence[Path], source: str, context: i
     client = ls.connect()  # fail fast, before scoring
     model_predictions: dict[str, dict] = {}
     if predictions or select != "all":
-        tasks, model_predictions, _ = pre_annotate(tasks, model_dir, select, limit, seed)
+        tasks, model_predictions = pre_annotate(tasks, model_dir, select, limit, seed)
     project_id = project.ensure(client)
     to_import = []
     for t in tasks:
