@@ -221,3 +221,29 @@ def test_stable_export_drops_clock_relative_fields_and_sorts_prediction_ids():
     [out] = stable_export([task])
     assert out["predictions"] == [5, 7]
     assert "created_ago" not in out["annotations"][0]["prediction"]
+
+
+def test_pool_tasks_take_context_from_their_article_and_group_by_story_else_article():
+    from newsevents.labelstudio.tasks import pool_tasks
+
+    rows = [{"id": "p1", "text": "A.", "page": "u", "doc": "d1"}, {"id": "p2", "text": "B.", "page": "u", "doc": "d2",
+            "story": "basil:s"}, {"id": "p3", "text": "C.", "page": "u", "doc": "d1"}]
+    tasks = {t["sentence_id"]: t for t in pool_tasks(rows, context=1)}
+    assert (tasks["pool:p1"]["context_before"], tasks["pool:p1"]["context_after"]) == ("", "C.")
+    assert (tasks["pool:p3"]["context_before"], tasks["pool:p3"]["context_after"]) == ("A.", "")
+    assert tasks["pool:p2"]["context_before"] == tasks["pool:p2"]["context_after"] == ""
+    assert [tasks[i]["group"] for i in ("pool:p1", "pool:p2", "pool:p3")] == ["doc:d1", "basil:s", "doc:d1"]
+
+
+def test_uncertainty_selection_with_a_random_share():
+    from newsevents.labelstudio.tasks import select_tasks
+
+    margins = [i / 100 for i in range(100)]
+    tasks = [{}] * 100
+    picked = select_tasks(tasks, margins, "uncertain", 20, seed=3, random_share=0.25)
+    assert len(set(picked)) == 20
+    assert picked[:15] == list(range(15))  # the 15 least sure
+    assert all(i >= 15 for i in picked[15:]) and max(picked[15:]) > 30  # 5 drawn from the whole rest
+    assert picked == select_tasks(tasks, margins, "uncertain", 20, seed=3, random_share=0.25)
+    with pytest.raises(ValueError, match="random share"):
+        select_tasks(tasks, margins, "uncertain", 20, seed=3, random_share=1.5)

@@ -226,3 +226,30 @@ def test_blind_source_two_annotators_and_an_adjudication_round_trip(labelstudio_
     assert [m["sentence_id"] for m in parsed.multi] == ["heldout:h1", "heldout:h2"]
     assert all(len(m["answers"]) == 2 for m in parsed.multi)  # the two annotators, not the judge
     assert [d["adjudicated"] for d in parsed.disagreements] == ["rule 30"]
+
+
+def test_pool_rounds_select_new_sentences_with_a_random_share_and_blind_tasks(labelstudio_server, tiny_model_dir,
+                                                                                tmp_path):
+    rows = [{"id": f"p{i:02d}", "text": f"Sentence {i} of article {i // 4}: the minister arrived in Lima.",
+             "page": "https://example.org/dataset.csv", "doc": f"a{i // 4}"} for i in range(24)]
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    env = env_with(labelstudio_server)
+    args = ("ls", "push", str(pool), "--source", "pool", "--project", "pool-loop", "--predictions",
+            "--select", "uncertain", "--limit", "8", "--random-share", "0.25", "--blind-share", "0.5",
+            "--model", str(tiny_model_dir))
+    for _ in range(2):  # the second round selects 8 sentences the project does not have yet
+        result = newsevents(*args, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "imported 8 new tasks, 0 already there" in result.stderr
+    client = ls.connect(labelstudio_server["LABEL_STUDIO_URL"], labelstudio_server["LABEL_STUDIO_API_KEY"])
+    project = next(p for p in client.projects.list(title="pool-loop") if p.title == "pool-loop")
+    tasks = list(client.tasks.list(project=project.id, page_size=100, fields="all"))
+    assert len({t.data["sentence_id"] for t in tasks}) == 16
+    blind = [t for t in tasks if t.data.get("blind")]
+    assert len(blind) == 8 and not any(t.predictions for t in blind)
+    assert all(t.predictions for t in tasks if not t.data.get("blind"))
+    for t in tasks:  # neighbours come from the same article only, and the article is the fold group
+        i = int(t.data["sentence_id"].removeprefix("pool:p"))
+        assert t.data["group"] == f"doc:a{i // 4}"
+        assert (t.data["context_before"] == "") == (i % 4 == 0)

@@ -8,6 +8,7 @@ annotation needs.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ class Project:
 FIRST_PASS_SOURCES = ("newswire",)
 #: Sources annotated blind: rows arrive without labels and tasks carry no pre-annotation.
 BLIND_SOURCES = ("heldout",)
+#: Unlabelled real text for the annotation loop: the model scores it, selects and pre-annotates.
+POOL_SOURCES = ("pool",)
 
 
 def build_tasks(inputs: Sequence[Path], source: str, context: int) -> tuple[list[dict[str, Any]], dict[str, dict]]:
@@ -47,7 +50,11 @@ def build_tasks(inputs: Sequence[Path], source: str, context: int) -> tuple[list
     ``seed``: articles, split into sentences, each with ``context`` neighbours either side.
     ``newswire``: JSONL sentence rows whose labels become first-pass predictions to review.
     ``heldout``: JSONL sentence rows, no labels: annotated blind, never pre-annotated.
+    ``pool``: unlabelled JSONL sentence rows in article order, neighbours as context.
     """
+    if source in POOL_SOURCES:
+        return lt.pool_tasks([row for path in inputs for row in lt.read_rows(path, frozenset({"id", "text", "page", "doc"}))],
+                             context, source), {}
     if source == "seed":
         return [t for article in corpus.iter_articles(inputs)
                 for t in lt.sentence_tasks(article, corpus.segment(article), context)], {}
@@ -59,7 +66,7 @@ def build_tasks(inputs: Sequence[Path], source: str, context: int) -> tuple[list
 
 
 def pre_annotate(tasks: list[dict[str, Any]], model_dir: Path, select: str, limit: int | None,
-                 seed: int) -> tuple[list[dict[str, Any]], dict[str, dict]]:
+                 seed: int, random_share: float = 0.0) -> tuple[list[dict[str, Any]], dict[str, dict]]:
     """Score the tasks with the model, keep the selected ones (most uncertain first, or a seeded
     random sample), and give each the model's answer as a prediction. Returns (kept tasks,
     predictions by sentence id); each prediction carries the model version."""
@@ -70,7 +77,7 @@ def pre_annotate(tasks: list[dict[str, Any]], model_dir: Path, select: str, limi
     scores = backend.scores([t["text"] for t in tasks])
     margins = uncertainty(scores, backend.thresholds)
     labels = apply_thresholds(scores, backend.thresholds)
-    keep = lt.select_tasks(tasks, margins, select, limit, seed)
+    keep = lt.select_tasks(tasks, margins, select, limit, seed, random_share)
     predictions = {}
     for rank, i in enumerate(keep, 1):
         tasks[i]["uncertainty"] = round(float(margins[i]), 4)
@@ -81,18 +88,42 @@ def pre_annotate(tasks: list[dict[str, Any]], model_dir: Path, select: str, limi
     return [tasks[i] for i in keep], predictions
 
 
+def mark_blind(tasks: Sequence[dict[str, Any]], share: float, seed: int) -> set[str]:
+    """Flag a seeded ``share`` of the tasks ``blind``: they get no pre-annotation, and two
+    annotators answer them independently, which measures agreement on text the model chose."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"blind share must be in [0, 1], got {share}")
+    ids = sorted(t["sentence_id"] for t in tasks)
+    blind = set(random.Random(seed).sample(ids, round(len(ids) * share)))
+    for t in tasks:
+        if t["sentence_id"] in blind:
+            t["blind"] = True
+    return blind
+
+
 def push_round(project: Project, inputs: Sequence[Path], source: str, context: int, *, predictions: bool,
-               model_dir: Path, select: str, limit: int | None, seed: int) -> None:
+               model_dir: Path, select: str, limit: int | None, seed: int, random_share: float = 0.0,
+               blind_share: float = 0.0) -> None:
     """``ls push``: tasks for the inputs, optionally scored and selected by the model, imported
-    without duplicates; with ``predictions``, tasks already there get this model's answer too."""
+    without duplicates; with ``predictions``, tasks already there get this model's answer too.
+
+    When the model selects, sentences the project already has are left out first, so each
+    round brings ``limit`` new ones. ``blind_share`` of a round gets no pre-annotation
+    (``mark_blind``).
+    """
     if source in BLIND_SOURCES and (predictions or select != "all"):
         raise ValueError(f"source {source!r} is annotated blind: no model may score or select its tasks")
     tasks, first_pass = build_tasks(inputs, source, context)
     client = ls.connect()  # fail fast, before scoring
+    project_id = project.ensure(client)
     model_predictions: dict[str, dict] = {}
     if predictions or select != "all":
-        tasks, model_predictions = pre_annotate(tasks, model_dir, select, limit, seed)
-    project_id = project.ensure(client)
+        if select != "all":
+            have = ls.existing_sentence_ids(client, project_id)
+            tasks = [t for t in tasks if t["sentence_id"] not in have]
+        tasks, model_predictions = pre_annotate(tasks, model_dir, select, limit, seed, random_share)
+    for sid in mark_blind(tasks, blind_share, seed):
+        model_predictions.pop(sid, None)
     to_import = []
     for t in tasks:
         preds = [p[t["sentence_id"]] for p in (first_pass, model_predictions) if t["sentence_id"] in p]

@@ -32,7 +32,8 @@ def _ls_push(args: argparse.Namespace) -> None:
     prm = load_params(args.params)
     annotate.push_round(_project(args), args.inputs, args.source, prm.annotate.context_sentences,
                         predictions=args.predictions, model_dir=args.model, select=args.select,
-                        limit=args.limit, seed=prm.base.seed)
+                        limit=args.limit, seed=prm.base.seed, random_share=args.random_share,
+                        blind_share=args.blind_share)
 
 
 def _ls_import(args: argparse.Namespace) -> None:
@@ -124,15 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("inputs", nargs="*", type=Path, default=[P.SEEDS_DIR],
                       help=".txt files, folders of them, or JSONL articles (default: seeds/); "
                            "with --source newswire: JSONL sentence rows")
-    push.add_argument("--source", choices=["seed", "newswire", "heldout"], default="seed",
+    push.add_argument("--source", choices=["seed", "newswire", "pool", "heldout"], default="seed",
                       help="seed: articles, split into sentences; newswire: one task per JSONL row "
                            "({id, text, labels, source}), its labels attached as 'first-pass' predictions; "
+                           "pool: unlabelled JSONL rows ({id, text, page, doc}) for the model to select; "
                            "heldout: one task per JSONL row ({id, text, page}), annotated blind")
     push.add_argument("--predictions", action="store_true",
                       help="attach the model's output to each task as a pre-annotation")
     push.add_argument("--select", choices=["all", "uncertain", "random"], default="all",
                       help="uncertain: only the sentences the model is least sure about, most uncertain first")
     push.add_argument("--limit", type=int, help="import at most N sentences (with --select)")
+    push.add_argument("--random-share", type=float, default=0.0,
+                      help="with --select uncertain: this share of --limit is a random sample of the rest")
+    push.add_argument("--blind-share", type=float, default=0.0,
+                      help="this share of the pushed tasks gets no pre-annotation, for two blind annotators")
     _path(push, "--model", P.MODEL_DIR, "model folder")
     imp = ls_sub.add_parser("import", help="import sentences that already carry labels, as annotated tasks")
     imp.add_argument("file", type=Path, help='JSONL: {"id", "text", "labels", optional "note", "trap", "page"}')
@@ -147,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     ans = ls_sub.add_parser("answer", help="submit an annotator's answers file as their annotations")
     ans.add_argument("file", type=Path, help='JSONL: {"id", "labels", optional "rule"} per sentence row')
     ans.add_argument("--project", required=True, help="project title")
-    ans.add_argument("--source", required=True, choices=["heldout", "newswire", "authored"],
+    ans.add_argument("--source", required=True, choices=["heldout", "newswire", "pool", "authored"],
                      help="the source the rows were pushed as (their ids are <source>:<id>)")
     ans.add_argument("--ground-truth", action="store_true",
                      help="adjudications: settle each task, left out of annotator agreement")

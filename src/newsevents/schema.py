@@ -27,11 +27,12 @@ LABEL_DESCRIPTIONS: dict[str, str] = {
 #: it never appears in an Example's labels, it only tells an empty answer from a skipped task.
 NO_EVENT = "none"
 
-#: Where an example came from. Seed, newswire and heldout sentences are real text; authored ones
-#: were written by the project to cover rare types and traps and are never evaluated on.
-SOURCES: tuple[str, ...] = ("seed", "newswire", "heldout", "authored")
+#: Where an example came from. Seed, newswire, pool and heldout sentences are real text; authored
+#: ones were written by the project to cover rare types and traps and are never evaluated on.
+#: Pool sentences were selected from seeds/pool/ by the model (uncertainty plus a random share).
+SOURCES: tuple[str, ...] = ("seed", "newswire", "pool", "heldout", "authored")
 #: Real text in the cross-validation folds: trained on by the other folds' models, scored out-of-fold.
-CV_SOURCES: frozenset[str] = frozenset({"seed", "newswire"})
+CV_SOURCES: frozenset[str] = frozenset({"seed", "newswire", "pool"})
 #: Real text never trained on and never tuned on: scored by the final model only.
 HELDOUT_SOURCES: frozenset[str] = frozenset({"heldout"})
 

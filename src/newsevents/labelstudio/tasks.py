@@ -59,6 +59,34 @@ def row_task(row: dict[str, Any], source: str) -> dict[str, Any]:
     }
 
 
+def pool_tasks(rows: Sequence[dict[str, Any]], context: int, source: str = "pool") -> list[dict[str, Any]]:
+    """Task data for unlabelled pool rows (``id``, ``text``, ``page``, ``doc``, optional ``story``,
+    ``outlet``, ``date``), with ``context`` neighbours of the same article either side.
+
+    The fold group is the row's ``story`` when several articles report one story (BASIL's
+    triplets), else its article (``doc``): a dataset file such as BBC's ``train.csv`` holds
+    many unrelated articles, so its page cannot be the group.
+    """
+    by_doc: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_doc.setdefault(row["doc"], []).append(row)
+    tasks = []
+    for doc, doc_rows in by_doc.items():
+        for i, row in enumerate(doc_rows):
+            tasks.append({
+                "sentence_id": f"{source}:{row['id']}",
+                "text": row["text"],
+                "context_before": " ".join(r["text"] for r in doc_rows[max(0, i - context):i]),
+                "context_after": " ".join(r["text"] for r in doc_rows[i + 1:i + 1 + context]),
+                "article_id": doc,
+                "group": row.get("story") or f"doc:{doc}",
+                "source": source,
+                "page": row["page"],
+                **{k: row[k] for k in ("outlet", "date") if row.get(k) is not None},
+            })
+    return tasks
+
+
 def labelled_tasks(
     rows: Sequence[dict[str, Any]], source: str, as_prediction: str | None = None
 ) -> list[dict[str, Any]]:
@@ -130,13 +158,27 @@ def prediction(labels: Iterable[str], margin: float, model_version: str) -> dict
 
 
 def select_tasks(
-    tasks: Sequence[dict[str, Any]], margins: Sequence[float], how: str, limit: int | None, seed: int
+    tasks: Sequence[dict[str, Any]], margins: Sequence[float], how: str, limit: int | None, seed: int,
+    random_share: float = 0.0,
 ) -> list[int]:
     """Indices of the tasks to import: ``uncertain`` = smallest margin first, ``random`` = a
-    seeded sample (the baseline to compare uncertainty sampling with), ``all`` = input order."""
+    seeded sample (the baseline to compare uncertainty sampling with), ``all`` = input order.
+
+    With ``uncertain``, ``random_share`` of the ``limit`` is a seeded random sample of the
+    rest: uncertainty alone picks only what sits near a threshold, and a random share keeps
+    the labelled data an unbiased picture of the text the model will meet.
+    """
+    if not 0.0 <= random_share <= 1.0:
+        raise ValueError(f"random share must be in [0, 1], got {random_share}")
     order = list(range(len(tasks)))
     if how == "uncertain":
         order.sort(key=lambda i: (margins[i], i))
+        if random_share and limit is not None:
+            n_random = round(limit * random_share)
+            head = order[: limit - n_random]
+            rest = order[limit - n_random:]
+            random.Random(seed).shuffle(rest)
+            return head + sorted(rest[:n_random], key=lambda i: (margins[i], i))
     elif how == "random":
         random.Random(seed).shuffle(order)
     elif how != "all":
