@@ -18,8 +18,8 @@ from newsevents.jsonl import read_jsonl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-SECTION_IDS = ("headline", "per-type", "pr-curves", "folds", "cooccurrence", "data-card", "errors")
-CHART_SECTIONS = ("per-type", "pr-curves", "folds", "cooccurrence")
+SECTION_IDS = ("headline", "per-type", "pr-curves", "folds", "learning-curve", "cooccurrence", "data-card", "errors")
+CHART_SECTIONS = ("per-type", "pr-curves", "folds", "learning-curve", "cooccurrence")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 SEARCH_WORD = "Kinshasa"  # in two of the twelve sample error sentences
@@ -41,23 +41,29 @@ def errors() -> list[dict[str, Any]]:
 
 
 @pytest.fixture()
+def curve() -> dict[str, Any]:
+    return json.loads((FIXTURES / "learning_curve_sample.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture()
 def eval_dir(tmp_path: Path) -> Path:
     """An eval folder as the evaluate stage leaves it."""
     out = tmp_path / "eval"
     out.mkdir()
     shutil.copy(FIXTURES / "report_sample.json", out / "report.json")
     shutil.copy(FIXTURES / "errors_sample.jsonl", out / "errors.jsonl")
+    shutil.copy(FIXTURES / "learning_curve_sample.json", out / "learning_curve.json")
     return out
 
 
 def write_page(eval_dir: Path) -> Path:
     """The dashboard stage on ``eval_dir``, as the pipeline runs it."""
     return main(eval_dir / "report.json", eval_dir / "errors.jsonl", FIXTURES / "data_card_sample.json",
-                eval_dir / "dashboard.html")
+                eval_dir / "learning_curve.json", eval_dir / "dashboard.html")
 
 
-def test_every_section_is_present(report, card, errors):
-    page = render_dashboard(report, card, errors)
+def test_every_section_is_present(report, card, errors, curve):
+    page = render_dashboard(report, card, errors, curve)
     for sid in SECTION_IDS:
         assert f'id="{sid}"' in page, sid
     assert 'id="error-search"' in page and 'id="error-count"' in page
@@ -104,15 +110,15 @@ def test_missing_pieces_render_as_na(report, card, errors):
     errors[0]["scores"] = {}
     errors[1]["gold"] = []
     page = render_dashboard(broken, {}, errors)
-    for sid in SECTION_IDS:
+    for sid in (s for s in SECTION_IDS if s != "learning-curve"):  # no curve file: no section
         assert f'id="{sid}"' in page, sid
     assert "n/a" in page and "no curve" in page
 
 
-def test_main_writes_the_rendered_page(eval_dir, report, card, errors):
+def test_main_writes_the_rendered_page(eval_dir, report, card, errors, curve):
     out = write_page(eval_dir)
     assert out == eval_dir / "dashboard.html"
-    assert out.read_text(encoding="utf-8") == render_dashboard(report, card, errors)
+    assert out.read_text(encoding="utf-8") == render_dashboard(report, card, errors, curve)
     assert [p.name for p in eval_dir.iterdir() if p.name.startswith(".")] == []  # no temp file left
 
 
@@ -298,3 +304,21 @@ def test_heatmap_cells_are_shaded_by_count():
     assert d.count.text == "n/a" and d.title == "gold none, predicted none: n/a"
     assert b.box.x - a.box.x == charts.CELL and a.box.width == charts.CELL - 2
     assert chart.width == 110 + 2 * charts.CELL + 10
+
+
+def test_learning_curve_lines_rise_with_the_points_and_the_table_lists_them(report, card, errors, curve):
+    from newsevents.charts import CurveSeries, learning_chart
+
+    chart = learning_chart([120, 240, 360, 480], [CurveSeries("pooled", [0.61, 0.72, 0.79, 0.83]),
+                                                   CurveSeries("seed", [None, 0.55, 0.6, 0.63])])
+    pooled, seed = chart.curves
+    assert [round(p.x) for p in pooled.points] == [round(chart.frame.x + chart.frame.width * n / 480)
+                                                    for n in (120, 240, 360, 480)]
+    assert [p.y for p in pooled.points] == sorted((p.y for p in pooled.points), reverse=True)  # higher F1, higher up
+    assert len(seed.points) == 3  # a missing value is left out, not drawn as zero
+    assert chart.frame.y <= min(p.y for p in pooled.points) and max(p.y for p in seed.points) <= chart.frame.y + chart.frame.height
+    page = render_dashboard(report, card, errors, curve)
+    section = page[page.index('id="learning-curve"'):page.index('id="cooccurrence"')]
+    for cell in ("25%", "120", "0.610", "100%", "480", "0.830"):
+        assert f">{cell}<" in section, cell
+    assert 'id="learning-curve"' not in render_dashboard(report, card, errors)

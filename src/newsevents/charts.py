@@ -7,6 +7,7 @@ is drawn as nothing and labelled "n/a"); outputs are frozen records of numbers a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ NA = "n/a"
 PALETTE = ("#0b62a4", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#999999")
 BAR_H, BAR_GAP, GROUP_GAP = 13, 2, 16  # px; per-type bar chart geometry
 PR_W, PR_H = 280, 230  # px; one small PR chart per event type
+CURVE_W, CURVE_H = 560, 260  # px; the learning curve
 CELL = 72  # px; one co-occurrence heatmap cell: fits "sentence" in bold 12px
 
 
@@ -126,7 +128,7 @@ class Curve:
 
 @dataclass(frozen=True)
 class GridStep:
-    """One value (0, 0.5, 1) on both axes of a PR chart: its two grid lines and two labels."""
+    """One step on both axes of a line chart (0, 0.5, 1 on a PR chart): its two grid lines and two labels."""
 
     vertical: Segment
     horizontal: Segment
@@ -143,7 +145,7 @@ class Box:
 
 
 @dataclass(frozen=True)
-class PrChart:
+class LineChart:
     name: str
     width: int
     height: int
@@ -271,7 +273,7 @@ def per_type_bars(types: Sequence[str], systems: Sequence[tuple[str, Mapping[str
                     groups)
 
 
-def pr_chart(name: str, series: Sequence[PrSeries]) -> PrChart:
+def pr_chart(name: str, series: Sequence[PrSeries]) -> LineChart:
     """One small precision–recall chart for one event type; ``series`` in colour order."""
     x0, x1, y0, y1 = 44, PR_W - 12, PR_H - 40, 10
 
@@ -298,7 +300,7 @@ def pr_chart(name: str, series: Sequence[PrSeries]) -> PrChart:
         legend.append(LegendEntry(auc if points else f"{s.label}: no curve", color(i)))
     empty = None if curves else Text((x0 + x1) / 2, (y0 + y1) / 2, NA, "axis-label", "middle")
     title = f"{name}: precision vs recall; " + "; ".join(e.label for e in legend)
-    return PrChart(name, PR_W, PR_H, title, Box(x0, y1, x1 - x0, y0 - y1), grid, axis_labels, curves, empty, legend)
+    return LineChart(name, PR_W, PR_H, title, Box(x0, y1, x1 - x0, y0 - y1), grid, axis_labels, curves, empty, legend)
 
 
 def fold_strip(series: Sequence[FoldSeries]) -> StripChart:
@@ -355,3 +357,45 @@ def heatmap(labels: Sequence[str], matrix: Sequence[Any]) -> HeatMap:
                    Text(left - 8, top - 8, "gold ↓", "axis-label", "end")]
     return HeatMap(left + n * CELL + 10, top + n * CELL + 10, "Gold vs predicted type counts for the model",
                    axis_labels, columns, rows)
+
+
+@dataclass(frozen=True)
+class CurveSeries:
+    """One line of the learning curve: macro-F1 (None where a source is missing) per point."""
+
+    label: str
+    f1: Sequence[float | None]
+
+
+def learning_chart(sentences: Sequence[int], series: Sequence[CurveSeries]) -> LineChart:
+    """Macro-F1 against real training sentences, one line per series; the y axis starts at the
+    tenth below the lowest value, so differences of a few points stay visible."""
+    x0, x1, y0, y1 = 52, CURVE_W - 16, CURVE_H - 44, 10
+    values = [v for s in series for v in s.f1 if is_num(v)]
+    low = min(0.5, math.floor(10 * min(values)) / 10) if values else 0.0
+    top_x = max(sentences) if sentences else 1
+
+    def sx(n: float) -> float:
+        return x0 + (x1 - x0) * n / top_x
+
+    def sy(f1: float) -> float:
+        return y0 - (y0 - y1) * (f1 - low) / (1.0 - low)
+
+    steps = [(top_x * i / 4, low + (1.0 - low) * i / 4) for i in range(5)]
+    grid = [GridStep(Segment(sx(n), y1, sx(n), y0), Segment(x0, sy(v), x1, sy(v)),
+                     Text(sx(n), y0 + 14, f"{n:.0f}", "tick", "middle"),
+                     Text(x0 - 6, sy(v) + 4, f"{v:.2f}", "tick", "end"))
+            for n, v in steps]
+    axis_labels = [Text((x0 + x1) / 2, y0 + 34, "real training sentences per fold model", "axis-label", "middle"),
+                   Text(12, (y0 + y1) / 2, "macro-F1", "axis-label", "middle", rotate=-90)]
+    curves, legend = [], []
+    for i, s in enumerate(series):
+        points = [Point(sx(n), sy(v)) for n, v in zip(sentences, s.f1, strict=True) if is_num(v)]
+        last = next((v for v in reversed(s.f1) if is_num(v)), None)
+        label = f"{s.label}: {fmt(last)} at 100%"
+        if points:
+            curves.append(Curve(points, color(i), label))
+        legend.append(LegendEntry(label, color(i)))
+    empty = None if curves else Text((x0 + x1) / 2, (y0 + y1) / 2, NA, "axis-label", "middle")
+    return LineChart("learning curve", CURVE_W, CURVE_H, "Out-of-fold macro-F1 against real training sentences",
+                     Box(x0, y1, x1 - x0, y0 - y1), grid, axis_labels, curves, empty, legend)

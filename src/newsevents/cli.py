@@ -74,10 +74,16 @@ def _evaluate(args: argparse.Namespace) -> None:
                   args.metrics, args.errors, args.plots, load_params(args.params))
 
 
+def _learning_curve(args: argparse.Namespace) -> None:
+    from newsevents import learning_curve
+
+    learning_curve.main(args.examples, args.cv_predictions, args.output, args.plot, load_params(args.params))
+
+
 def _dashboard(args: argparse.Namespace) -> None:
     from newsevents import dashboard
 
-    dashboard.main(args.report, args.errors, args.data_card, args.output)
+    dashboard.main(args.report, args.errors, args.data_card, args.learning_curve, args.output)
 
 
 def _export_onnx(args: argparse.Namespace) -> None:
@@ -195,10 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
     _path(ev, "--plots", P.PLOTS_DIR, "DVC plots folder")
     ev.set_defaults(func=_evaluate)
 
+    lc = sub.add_parser("learning-curve", help="out-of-fold macro-F1 when training on shares of the real sentences")
+    _path(lc, "--examples", P.EXAMPLES, "prepare's examples")
+    _path(lc, "--cv-predictions", P.CV_PREDICTIONS, "train's out-of-fold records (the 100%% point)")
+    _path(lc, "--output", P.LEARNING_CURVE, "curve output")
+    _path(lc, "--plot", P.LEARNING_CURVE_PLOT, "DVC plot output")
+    lc.set_defaults(func=_learning_curve)
+
     da = sub.add_parser("dashboard", help="render the evaluation dashboard (one self-contained HTML page)")
     _path(da, "--report", P.REPORT, "evaluate's report")
     _path(da, "--errors", P.ERRORS, "evaluate's errors")
     _path(da, "--data-card", P.DATA_CARD, "prepare's data card")
+    _path(da, "--learning-curve", P.LEARNING_CURVE, "the learning-curve stage's points")
     _path(da, "--output", P.DASHBOARD, "page output")
     da.set_defaults(func=_dashboard)
 

@@ -124,6 +124,7 @@ class Folds:
 class Agreement:
     tasks: Any
     annotators: Any
+    head: list[str]
     alphas: list[list[str]]
     disagreements: list[list[str]]
 
@@ -223,7 +224,28 @@ def heldout_view(report: dict[str, Any], systems: Systems) -> HeldOut | None:
                    rows)
 
 
-def pr_views(report: dict[str, Any], systems: Systems) -> list[charts.PrChart]:
+@dataclass(frozen=True)
+class LearningCurve:
+    chart: charts.LineChart
+    head: list[str]
+    rows: list[list[str]]
+
+
+def learning_view(curve: dict[str, Any] | None) -> LearningCurve | None:
+    """The learning-curve stage's points as a chart (pooled and per source) and a table."""
+    points = (curve or {}).get("points") or []
+    if not points:
+        return None
+    sources = sorted({s for p in points for s in p["per_source"]}, key=source_order)
+    series = [charts.CurveSeries("pooled", [p["macro_f1"] for p in points]),
+              *(charts.CurveSeries(s, [p["per_source"].get(s) for p in points]) for s in sources)]
+    head = ["share of real data", "real sentences per fold model", "macro-F1 pooled", *sources]
+    rows = [[f"{100 * p['fraction']:.0f}%", str(p["real_sentences"]), charts.fmt(p["macro_f1"]),
+             *(charts.fmt(p["per_source"].get(s)) for s in sources)] for p in points]
+    return LearningCurve(charts.learning_chart([p["real_sentences"] for p in points], series), head, rows)
+
+
+def pr_views(report: dict[str, Any], systems: Systems) -> list[charts.LineChart]:
     return [charts.pr_chart(etype, [charts.PrSeries(label_of(k, s), dig(s, "pr_curves", etype, "recall"),
                                                     dig(s, "pr_curves", etype, "precision"),
                                                     dig(s, "per_type", etype, "pr_auc"))
@@ -277,14 +299,20 @@ def data_card_view(card: dict[str, Any]) -> DataCard:
 
 
 def agreement_view(card: dict[str, Any]) -> Agreement | None:
-    """Krippendorff's alpha per type over tasks several annotators answered, and where they differ."""
+    """Krippendorff's alpha per type over tasks several annotators answered (all, and per
+    source), and where they differ."""
     found = as_dict(card.get("agreement"))
     if not found:
         return None
-    alphas = [[t, fmt(a)] for t, a in as_dict(found.get("krippendorff_alpha")).items()]
+    per_source = as_dict(found.get("per_source"))
+    sources = sorted(per_source, key=source_order)
+    head = ["type", f"all ({found.get('tasks')} tasks)",
+            *(f"{s} ({as_dict(per_source[s]).get('tasks')} tasks)" for s in sources)]
+    alphas = [[t, fmt(a), *(fmt(dig(per_source[s], "krippendorff_alpha", t)) for s in sources)]
+              for t, a in as_dict(found.get("krippendorff_alpha")).items()]
     differ = [[as_dict(d).get("sentence_id", ""), json.dumps(dig(d, "answers")), json.dumps(dig(d, "resolved"))]
               for d in card.get("disagreements") or []]
-    return Agreement(found.get("tasks"), found.get("annotators"), alphas, differ)
+    return Agreement(found.get("tasks"), found.get("annotators"), head, alphas, differ)
 
 
 def first_pass_view(card: dict[str, Any]) -> FirstPass | None:
@@ -348,13 +376,15 @@ def static_text(name: str) -> str:
     return (resources.files("newsevents") / "static" / name).read_text(encoding="utf-8")
 
 
-def render_dashboard(report: dict[str, Any], data_card: dict[str, Any], errors: list[dict[str, Any]]) -> str:
+def render_dashboard(report: dict[str, Any], data_card: dict[str, Any], errors: list[dict[str, Any]],
+                     curve: dict[str, Any] | None = None) -> str:
     """Render the whole dashboard page.
 
     Args:
         report: the evaluate stage's ``report.json`` (systems, per type, folds, curves, co-occurrence).
         data_card: the prepare stage's ``data_card.json``.
         errors: the rows of ``errors.jsonl``.
+        curve: the learning-curve stage's ``learning_curve.json`` (its section is left out without it).
     Returns:
         One HTML document with inline CSS, SVG and JavaScript; it loads nothing else.
     """
@@ -367,6 +397,7 @@ def render_dashboard(report: dict[str, Any], data_card: dict[str, Any], errors: 
         per_type=per_type_view(report, systems),
         pr_charts=pr_views(report, systems),
         folds=folds_view(systems),
+        learning=learning_view(curve),
         cooccurrence=cooccurrence_view(report),
         card=data_card_view(data_card),
         errors=[error_view(e, types) for e in errors],
@@ -375,13 +406,14 @@ def render_dashboard(report: dict[str, Any], data_card: dict[str, Any], errors: 
     )
 
 
-def main(report: Path, errors: Path, data_card: Path, output: Path) -> Path:
+def main(report: Path, errors: Path, data_card: Path, curve: Path, output: Path) -> Path:
     """The dashboard stage: read the eval files and the data card, write the page atomically.
 
     Args:
         report: the evaluate stage's ``report.json``.
         errors: the evaluate stage's ``errors.jsonl``.
         data_card: the prepare stage's ``data_card.json``.
+        curve: the learning-curve stage's ``learning_curve.json``.
         output: where the page goes (``eval/dashboard.html`` in the pipeline).
     Returns:
         ``output``.
@@ -389,6 +421,7 @@ def main(report: Path, errors: Path, data_card: Path, output: Path) -> Path:
     report_data = json.loads(report.read_text(encoding="utf-8"))
     card = json.loads(data_card.read_text(encoding="utf-8"))
     rows = read_jsonl(errors)
-    atomic.write_text(output, render_dashboard(report_data, card, rows))
+    points = json.loads(curve.read_text(encoding="utf-8"))
+    atomic.write_text(output, render_dashboard(report_data, card, rows, points))
     logger.info("dashboard: %d systems, %d errors → %s", len(report_data.get("systems") or {}), len(rows), output)
     return output

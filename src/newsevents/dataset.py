@@ -125,6 +125,15 @@ def agreement(multi: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"tasks": len(multi), "annotators": len(annotators), "krippendorff_alpha": per_type}
 
 
+def multi_by_source(multi: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Tasks with several annotators, per source (the sentence id's prefix): agreement on blind
+    held-out text and on model-selected pool text measure different things."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in multi:
+        out[m["sentence_id"].split(":")[0]].append(m)
+    return dict(out)
+
+
 def first_pass_changes(reviewed: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """How review changed the labels sentences arrived with, per source: per type how many
     first-pass labels were added and removed, and every changed sentence with its reason."""
@@ -182,7 +191,9 @@ def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, A
             "tasks": parsed.excluded,
         },
         "disagreements": parsed.disagreements,
-        "agreement": agreement(parsed.multi) if parsed.multi else None,
+        "agreement": {**agreement(parsed.multi), "per_source": {
+            source: agreement(rows) for source, rows in sorted(multi_by_source(parsed.multi).items())
+        }} if parsed.multi else None,
         "first_pass_review": first_pass_changes(parsed.reviewed),
     }
 

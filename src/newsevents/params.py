@@ -58,12 +58,18 @@ class AnnotateParams:
 
 
 @dataclass(frozen=True)
+class LearningCurveParams:
+    fractions: tuple[float, ...] = (0.25, 0.5, 0.75)  # shares of the real training sentences (1.0 is the train stage)
+
+
+@dataclass(frozen=True)
 class Params:
     base: BaseParams = field(default_factory=BaseParams)
     prepare: PrepareParams = field(default_factory=PrepareParams)
     train: TrainParams = field(default_factory=TrainParams)
     export: ExportParams = field(default_factory=ExportParams)
     annotate: AnnotateParams = field(default_factory=AnnotateParams)
+    learning_curve: LearningCurveParams = field(default_factory=LearningCurveParams)
 
 
 POS_WEIGHTS = ("none", "sqrt")
@@ -91,6 +97,8 @@ def _build(cls: type, values: Any, where: str) -> Any:
             kwargs[name] = _build(hint, value, key)
         elif get_origin(hint) is tuple:  # YAML lists of one item type, e.g. tuple[str, ...]
             item = get_args(hint)[0]
+            if item is float and isinstance(value, list):
+                value = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
             if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
                 raise ParamsError(f"{key}: expected a list of {item.__name__}, got {value!r}")
             kwargs[name] = tuple(value)
@@ -110,6 +118,8 @@ def parse_params(values: Any, where: str = "params.yaml") -> Params:
         raise ParamsError(f"{where}: prepare.n_folds must be at least 2")
     if not 0.0 <= params.export.min_agreement <= 1.0:
         raise ParamsError(f"{where}: export.min_agreement must be in [0, 1]")
+    if not all(0.0 < f < 1.0 for f in params.learning_curve.fractions):
+        raise ParamsError(f"{where}: learning_curve.fractions must each be in (0, 1); 1.0 is the train stage")
     if params.train.pos_weight not in POS_WEIGHTS:
         raise ParamsError(f"{where}: train.pos_weight must be one of {list(POS_WEIGHTS)}")
     return params

@@ -45,4 +45,6 @@ ERRORS = EVAL_DIR / "errors.jsonl"
 PLOTS_DIR = EVAL_DIR / "plots"
 ONNX_AGREEMENT = EVAL_DIR / "onnx_agreement.json"
 LABEL_ISSUES = EVAL_DIR / "label_issues.jsonl"
+LEARNING_CURVE = EVAL_DIR / "learning_curve.json"  # out-of-fold macro-F1 per share of the real training data
+LEARNING_CURVE_PLOT = PLOTS_DIR / "learning_curve.json"  # the same points as a DVC plot
 DASHBOARD = EVAL_DIR / "dashboard.html"

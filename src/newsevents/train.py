@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,15 +137,19 @@ def fit(
 
 
 def cross_validate(
-    rows: Sequence[Example], params: TrainParams, seed: int, live_root: Path | None = None
+    rows: Sequence[Example], params: TrainParams, seed: int, live_root: Path | None = None,
+    subsample: Callable[[list[Example]], list[Example]] | None = None,
 ) -> list[ScoredRecord]:
     """Out-of-fold scores for every example of the folds, with thresholds tuned on the other folds.
 
-    ``rows`` are the trainable examples (fold examples and training-only ones)."""
+    ``rows`` are the trainable examples (fold examples and training-only ones); ``subsample``
+    picks each fold model's training rows from the other folds' (the learning curve)."""
     folds = sorted({r.fold for r in rows if r.in_cv})
     scored: list[ScoredRecord] = []
     for k in folds:
         train_rows = [r for r in rows if r.fold != k]
+        if subsample is not None:
+            train_rows = subsample(train_rows)
         test_rows = [r for r in rows if r.fold == k]
         logger.info("fold %d/%d: training on %d sentences, scoring %d", k + 1, len(folds), len(train_rows), len(test_rows))
         live = live_root / "folds" / f"fold-{k}" if live_root else None
