@@ -108,11 +108,12 @@ def test_read_articles_jsonl_errors_name_file_and_line(tmp_path: Path):
         read_articles(worse)
 
 
-def test_read_articles_folder_is_recursive_and_sorted(tmp_path: Path):
+def test_read_articles_folder_is_recursive_and_sorted_with_relative_ids(tmp_path: Path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.txt").write_text("B happened.", encoding="utf-8")
+    (tmp_path / "sub" / "a.txt").write_text("Another A happened.", encoding="utf-8")
     (tmp_path / "a.txt").write_text("A happened.", encoding="utf-8")
-    assert [a.id for a in read_articles(tmp_path)] == ["a", "b"]
+    assert [a.id for a in read_articles(tmp_path)] == ["a", "sub/a", "sub/b"]  # two a.txt, two articles
     (tmp_path / "empty").mkdir()
     with pytest.raises(CorpusError, match=r"empty: no \.txt files"):
         read_articles(tmp_path / "empty")

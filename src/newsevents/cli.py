@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -104,9 +106,17 @@ def _ls_review(args: argparse.Namespace) -> None:
     annotate.push_review(args.issues, {"seed": args.seed_project, "newswire": args.newswire_project})
 
 
+def _quiet_libraries() -> None:
+    """No library progress bars (loading weights) on stderr: the run's own lines stay readable."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def _predict(args: argparse.Namespace) -> None:
     from newsevents import predict
 
+    _quiet_libraries()
     counts = predict.run(
         args.inputs, args.model, args.output, fmt=args.format, unit=args.unit, batch_size=args.batch_size,
         threshold_scale=args.threshold_scale, backend=args.backend, summary=args.summary,
@@ -115,12 +125,41 @@ def _predict(args: argparse.Namespace) -> None:
     print(predict.summary_line(counts), file=sys.stderr)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (batch sizes, threads)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0 (threshold scales)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
 def _path(parser: argparse.ArgumentParser, flag: str, default: Path, what: str) -> None:
     parser.add_argument(flag, type=Path, default=default, help=f"{what} (%(default)s)")
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one line (what is wrong, and where to read more), exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsevents", description=__doc__.splitlines()[0])
+    parser = Parser(prog="newsevents", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--params", type=Path, default=P.PARAMS_FILE, help="params file (%(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -235,12 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     pr.add_argument("--unit", choices=["article", "sentence"], default="article",
                     help="article: split each text into sentences; sentence: each text is one sentence")
-    pr.add_argument("--batch-size", type=int, default=32, help="sentences per forward pass (%(default)s)")
-    pr.add_argument("--threshold-scale", type=float, default=1.0,
+    pr.add_argument("--batch-size", type=positive_int, default=32, help="sentences per forward pass (%(default)s)")
+    pr.add_argument("--threshold-scale", type=positive_float, default=1.0,
                     help="multiply every type's threshold (<1: more recall, >1: more precision)")
     pr.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                     help="onnx needs the export stage's model folder (--model models/event-classifier-onnx)")
-    pr.add_argument("--threads", type=int, help="CPU threads (default: the library's choice)")
+    pr.add_argument("--threads", type=positive_int, help="CPU threads (default: the library's choice)")
     pr.add_argument("--summary", type=Path, help="also write one row per article (.csv or .jsonl)")
     pr.add_argument("--resume", action="store_true", help="skip documents already in --output")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -257,6 +296,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args.func(args)
+    except KeyboardInterrupt:
+        kept = getattr(args, "output", None)
+        where = f"; the finished documents are kept in {kept}.partial: rerun with --resume" \
+            if kept is not None and args.command == "predict" else ""
+        print(f"newsevents: interrupted{where}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly, like any Unix tool
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (LabelStudioError, ValueError, OSError) as err:  # every error of ours is one of these
         print(f"newsevents: error: {err}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ U.S., Mr. and Gen.) splits the prose inside each line.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import replace
@@ -41,6 +42,11 @@ _CLOSING = ("”", "’", '"', "'", "»", ")", "]")
 
 class CorpusError(ValueError):
     """A problem with an input file, with the file (and line) named in the message."""
+
+
+class NotRead(CorpusError):
+    """A file inside an input folder that is not read (not .txt, or a symlinked folder): no
+    error, but reported and counted when problems are reported, so nothing vanishes unseen."""
 
 
 @lru_cache(maxsize=1)
@@ -100,13 +106,14 @@ def segment(article: Article) -> list[Sentence]:
 
 
 def read_text_file(path: Path) -> str:
-    """A UTF-8 text file, or CorpusError naming the file and the problem."""
+    """A UTF-8 text file (a leading byte-order mark dropped), or CorpusError naming the file and
+    the problem."""
     try:
         data = path.read_bytes()
     except OSError as err:
         raise CorpusError(f"{path}: cannot read: {err.strerror}") from None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         raise CorpusError(f"{path}: not UTF-8 (byte {err.start}: {data[err.start:err.start + 1]!r})") from None
 
@@ -122,14 +129,22 @@ def _article(id_: str, text: str, where: str, max_chars: int) -> Article:
             f"{where}: text of {len(text):,} characters is above the limit of {max_chars:,}; "
             f"split it into articles"
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:  # JSON's "\ud800": a lone surrogate no UTF-8 file can hold
+        raise CorpusError(f"{where}: text holds a lone surrogate {text[err.start]!r} at character {err.start}") from None
     return Article(id_, text)
 
 
-def _jsonl_articles(lines: Iterable[bytes], name: str, max_chars: int) -> Iterator[Article | CorpusError]:
+#: An article with where it was read (``file`` or ``file:line``), for messages that point at it.
+Located = tuple[Article, str]
+
+
+def _jsonl_articles(lines: Iterable[bytes], name: str, max_chars: int) -> Iterator[Located | CorpusError]:
     for lineno, raw in enumerate(lines, 1):
         where = f"{name}:{lineno}"
         try:
-            line = raw.decode("utf-8")
+            line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
         except UnicodeDecodeError as err:
             yield CorpusError(f"{where}: not UTF-8 (byte {err.start})")
             continue
@@ -138,29 +153,66 @@ def _jsonl_articles(lines: Iterable[bytes], name: str, max_chars: int) -> Iterat
         try:
             row = json.loads(line)
         except json.JSONDecodeError as err:
-            yield CorpusError(f"{where}: not JSON: {err.msg}")
+            if name == STDIN and lineno == 1:
+                raise CorpusError(f"{where}: not JSON: `-` reads JSONL from stdin, one "
+                                  '{"id": ..., "text": ...} per line; give plain text as a .txt file') from None
+            yield CorpusError(f"{where}: not JSON: {err.msg}: column {err.colno}")
             continue
         if not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row:
             yield CorpusError(f"{where}: expected an object with 'id' and 'text'")
             continue
         try:
-            yield _article(str(row["id"]), row["text"], where, max_chars)
+            yield _article(str(row["id"]), row["text"], where, max_chars), where
         except CorpusError as err:
             yield err
 
 
-def _articles_from(path: Path | str, max_chars: int) -> Iterator[Article | CorpusError]:
-    """Articles of one input, with each problem yielded in place of the article it spoils."""
+STDIN = "<stdin>"
+#: Text files inside an input folder, by suffix (any case).
+TEXT_SUFFIX = ".txt"
+
+
+def _folder_files(folder: Path) -> Iterator[Path | CorpusError]:
+    """The .txt files under ``folder`` in a stable order, and a problem for every other file and
+    every symlinked folder, so nothing is left out without a word."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        dirs.sort()
+        for d in dirs:
+            if (here / d).is_symlink():
+                yield NotRead(f"{here / d}: symlinked folder, not followed")
+        for name in sorted(files):
+            path = here / name
+            if path.suffix.lower() == TEXT_SUFFIX and path.is_file():
+                yield path
+            elif not name.startswith("."):
+                yield NotRead(f"{path}: not a {TEXT_SUFFIX} file (inside a folder only .txt files are read)")
+
+
+def _articles_from(path: Path | str, max_chars: int) -> Iterator[Located | CorpusError]:
+    """Articles of one input, with each problem yielded in place of the article it spoils.
+
+    A file's id is its name without the suffix; inside a folder, its path relative to the
+    folder without the suffix (``sub/a``), so ``a.txt`` and ``sub/a.txt`` stay two articles.
+    """
     if str(path) == "-":
-        yield from _jsonl_articles(sys.stdin.buffer, "<stdin>", max_chars)
+        yield from _jsonl_articles(sys.stdin.buffer, STDIN, max_chars)
         return
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
-        if not files:
+        found = False
+        for item in _folder_files(path):
+            if isinstance(item, CorpusError):
+                yield item
+                continue
+            found = True
+            try:
+                yield _article(item.relative_to(path).with_suffix("").as_posix(), read_text_file(item),
+                               str(item), max_chars), str(item)
+            except CorpusError as err:
+                yield err
+        if not found:
             yield CorpusError(f"{path}: no .txt files")
-        for f in files:
-            yield from _articles_from(f, max_chars)
     elif not path.exists():
         yield CorpusError(f"{path}: no such file or folder")
     elif path.suffix == ".jsonl":
@@ -171,7 +223,7 @@ def _articles_from(path: Path | str, max_chars: int) -> Iterator[Article | Corpu
             yield CorpusError(f"{path}: cannot read: {err.strerror}")
     else:
         try:
-            yield _article(path.stem, read_text_file(path), str(path), max_chars)
+            yield _article(path.stem, read_text_file(path), str(path), max_chars), str(path)
         except CorpusError as err:
             yield err
 
@@ -182,21 +234,24 @@ def iter_articles(
     """Articles from .txt files, folders of them (recursively), JSONL files (``{"id", "text"}``
     per line) or ``-`` for JSONL on stdin, one at a time so memory does not grow with the input.
 
-    A .txt file's id is its name without the suffix. Without ``on_problem`` the first problem
-    (unreadable or non-UTF-8 file, bad JSON line, empty text, duplicate id, text above
-    ``max_chars``) raises CorpusError; with it, each problem is reported and the rest goes on.
+    Without ``on_problem`` the first problem (unreadable or non-UTF-8 file, bad JSON line, empty
+    text, duplicate id, text above ``max_chars``) raises CorpusError, and files a folder holds
+    that are not read are passed over; with it, each of these is reported and the rest goes on. Plain text on stdin
+    stops the run: nothing there can be read.
     """
     seen: dict[str, str] = {}
     for path in paths:
         for item in _articles_from(path, max_chars):
-            if isinstance(item, Article):
-                if item.id in seen:
-                    item = CorpusError(f"{path}: duplicate id {item.id!r} (first in {seen[item.id]})")
-                else:
-                    seen[item.id] = str(path)
-                    yield item
+            if not isinstance(item, CorpusError):
+                article, where = item
+                if article.id not in seen:
+                    seen[article.id] = where
+                    yield article
                     continue
+                item = CorpusError(f"{where}: duplicate id {article.id!r} (first at {seen[article.id]})")
             if on_problem is None:
+                if isinstance(item, NotRead):
+                    continue
                 raise item
             on_problem(str(item))
 

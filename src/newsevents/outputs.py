@@ -1,6 +1,8 @@
 """The files ``newsevents predict`` writes: rows as JSONL or CSV, the article summary, and resuming.
 
 One row per sentence; a CSV row flattens ``events`` with "|" and has one score column per type.
+Every row names the settings that made it (model version, backend, thresholds), so rows from
+different runs can never pass for one run, and ``--resume`` can refuse a file made otherwise.
 """
 
 from __future__ import annotations
@@ -16,11 +18,34 @@ from newsevents import atomic
 from newsevents.schema import EVENT_TYPES
 
 FORMATS = ("jsonl", "csv")
-CSV_FIELDS = ["doc_id", "sentence_id", "start", "end", "text", "events", *(f"score_{t}" for t in EVENT_TYPES), "model"]
+CSV_FIELDS = ["doc_id", "sentence_id", "start", "end", "text", "events", *(f"score_{t}" for t in EVENT_TYPES),
+              "model", "backend", "thresholds"]
+#: The row fields that say which run made a row: ``--resume`` continues only a file with the same.
+SETTINGS = ("model", "backend", "thresholds")
+#: A cell beginning with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(cell: str) -> str:
+    """Prefix a ``'`` to a cell a spreadsheet would run as a formula (OWASP's advice), and to a
+    cell that already starts with ``'`` and a formula character, so ``csv_unsafe`` is exact."""
+    if cell.startswith(FORMULA_START) or (cell.startswith("'") and cell[1:2] and cell[1:].startswith(FORMULA_START)):
+        return "'" + cell
+    return cell
+
+
+def csv_unsafe(cell: str) -> str:
+    """The cell as it was before ``csv_safe``."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith((*FORMULA_START, "'")) else cell
+
+
+def thresholds_cell(thresholds: dict[str, float]) -> str:
+    return "|".join(f"{t}={thresholds[t]}" for t in EVENT_TYPES)
 
 
 def format_rows(rows: Sequence[dict[str, Any]], fmt: str, header: bool = False) -> str:
-    """Rows as JSONL, or as CSV (events joined by "|", one score column per type)."""
+    """Rows as JSONL, or as CSV (events joined by "|", one score column per type, text cells
+    neutralised against formula injection)."""
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     buf = io.StringIO()
@@ -28,49 +53,102 @@ def format_rows(rows: Sequence[dict[str, Any]], fmt: str, header: bool = False) 
     if header:
         writer.writeheader()
     for r in rows:
-        flat = {k: r[k] for k in ("doc_id", "sentence_id", "start", "end", "text", "model")}
+        flat = {k: csv_safe(str(r[k])) for k in ("doc_id", "sentence_id", "text")}
+        flat.update({k: r[k] for k in ("start", "end", "model", "backend")})
         flat["events"] = "|".join(r["events"])
+        flat["thresholds"] = thresholds_cell(r["thresholds"])
         flat.update({f"score_{t}": r["scores"][t] for t in EVENT_TYPES})
         writer.writerow(flat)
     return buf.getvalue()
 
 
-def done_documents(text: str, fmt: str, partial: bool) -> tuple[list[str], str]:
-    """Documents complete in an earlier output, and that output cut to those documents.
+def _records(text: str, fmt: str) -> tuple[list[dict[str, Any]], list[str], str]:
+    """The complete rows at the start of an earlier output (as dicts, and as the text that wrote
+    them), and the CSV header; parsing stops at the first row that is cut short or malformed."""
+    rows: list[dict[str, Any]] = []
+    texts: list[str] = []
+    if fmt == "jsonl":
+        for line in text.splitlines(keepends=True):
+            if not line.endswith("\n"):
+                break
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                break
+            if not isinstance(row, dict) or "doc_id" not in row:
+                break
+            rows.append(row)
+            texts.append(line)
+        return rows, texts, ""
+    # CSV: quoted cells may hold line breaks, so records are read by the csv module, not by line,
+    # and written back by the same writer, which gives the same text.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        return [], [], ""
+    if header != CSV_FIELDS:
+        raise ValueError(f"its CSV columns are not this version's ({','.join(header)[:80]})")
+    records = []
+    try:
+        for record in reader:
+            records.append(record)
+    except csv.Error:
+        pass
+    if records and not text.endswith("\n"):
+        records.pop()  # the last record was cut mid-way
+    for record in records:
+        if len(record) != len(CSV_FIELDS):
+            break
+        cells = dict(zip(CSV_FIELDS, record))
+        rows.append(parse_csv_row(cells))
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow(record)
+        texts.append(out.getvalue())
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(header)
+    return rows, texts, out.getvalue()
+
+
+def parse_csv_row(cells: dict[str, str]) -> dict[str, Any]:
+    return {"doc_id": csv_unsafe(cells["doc_id"]), "sentence_id": csv_unsafe(cells["sentence_id"]),
+            "text": csv_unsafe(cells["text"]), "events": [e for e in cells["events"].split("|") if e],
+            "scores": {t: float(cells[f"score_{t}"]) for t in EVENT_TYPES}, "model": cells["model"],
+            "backend": cells["backend"],
+            "thresholds": {k: float(v) for k, v in (p.split("=") for p in cells["thresholds"].split("|"))}}
+
+
+def sniff_format(text: str) -> str | None:
+    """``jsonl`` or ``csv`` by the first character of an earlier output (None when empty)."""
+    head = text.lstrip()[:1]
+    return None if not head else "jsonl" if head == "{" else "csv"
+
+
+def done_documents(text: str, fmt: str, partial: bool,
+                   settings: dict[str, Any] | None = None) -> tuple[list[str], str, list[dict[str, Any]]]:
+    """Documents complete in an earlier output, that output cut to those documents, and its rows.
 
     The last document of a partial file may have been cut short by the interruption, so it is
-    dropped and scored again; so is everything from the first line that does not parse.
+    dropped and scored again; so is everything from the first row that does not parse. With
+    ``settings`` (model, backend, thresholds), a file whose rows were made with others, or in
+    another format, raises ValueError: one file must never mix runs.
     """
-    lines = text.splitlines(keepends=True)
-    kept: list[tuple[str, str]] = []  # (doc_id, line)
-    header = ""
-    if fmt == "csv" and lines:
-        header, lines = lines[0], lines[1:]
-    for line in lines:
-        if not line.endswith("\n"):
-            break
-        try:
-            doc = json.loads(line)["doc_id"] if fmt == "jsonl" else next(csv.reader([line]))[0]
-        except (json.JSONDecodeError, KeyError, TypeError, StopIteration):
-            break
-        kept.append((str(doc), line))
-    docs = list(dict.fromkeys(d for d, _ in kept))
+    found = sniff_format(text)
+    if found is not None and found != fmt:
+        raise ValueError(f"it holds {found.upper()} rows, and this run writes {fmt.upper()}")
+    rows, texts, header = _records(text, fmt)
+    if settings is not None:
+        for row in rows:
+            differ = [k for k in SETTINGS if row.get(k) != settings[k]]
+            if differ:
+                raise ValueError(f"its rows were made with another {', '.join(differ)} "
+                                 f"({', '.join(f'{k}={row.get(k)!r}' for k in differ)})")
+    docs = list(dict.fromkeys(str(r["doc_id"]) for r in rows))
     if partial and docs:
         docs.pop()
-        kept = [(d, line) for d, line in kept if d in set(docs)]
-    return docs, header + "".join(line for _, line in kept)
-
-
-def parse_rows(text: str, fmt: str) -> list[dict[str, Any]]:
-    """Rows of an earlier output back as dicts (for the summary of resumed documents)."""
-    if fmt == "jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    rows = []
-    for r in csv.DictReader(io.StringIO(text)):
-        rows.append({"doc_id": r["doc_id"], "sentence_id": r["sentence_id"], "text": r["text"],
-                     "events": [e for e in r["events"].split("|") if e],
-                     "scores": {t: float(r[f"score_{t}"]) for t in EVENT_TYPES}})
-    return rows
+    keep = set(docs)
+    kept = [(r, t) for r, t in zip(rows, texts) if str(r["doc_id"]) in keep]
+    return docs, header + "".join(t for _, t in kept), [r for r, _ in kept]
 
 
 def write_summary(path: Path, summaries: Iterable[dict[str, Any]]) -> None:
@@ -85,10 +163,10 @@ def write_summary(path: Path, summaries: Iterable[dict[str, Any]]) -> None:
     writer = csv.DictWriter(buf, fields, lineterminator="\n")
     writer.writeheader()
     for s in summaries:
-        row = {"doc_id": s["doc_id"], "sentences": s["sentences"], "events": "|".join(s["events"])}
+        row = {"doc_id": csv_safe(s["doc_id"]), "sentences": s["sentences"], "events": "|".join(s["events"])}
         for t in EVENT_TYPES:
             row[f"n_{t}"] = s["counts"][t]
-            row[f"top_{t}"] = s["top"].get(t, {}).get("text", "")
+            row[f"top_{t}"] = csv_safe(s["top"].get(t, {}).get("text", ""))
             row[f"top_{t}_score"] = s["top"].get(t, {}).get("score", "")
         writer.writerow(row)
     atomic.write_text(path, buf.getvalue())
