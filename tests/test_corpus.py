@@ -117,3 +117,19 @@ def test_read_articles_folder_is_recursive_and_sorted_with_relative_ids(tmp_path
     (tmp_path / "empty").mkdir()
     with pytest.raises(CorpusError, match=r"empty: no \.txt files"):
         read_articles(tmp_path / "empty")
+
+
+def test_long_lines_reach_pysbd_in_bounded_chunks_cut_at_sentence_ends():
+    from newsevents.corpus import MAX_CHUNK, bounded_chunks, segment
+    from newsevents.schema import Article
+
+    line = "The minister arrived in Lima on Monday. Talks followed, Mr. Castillo said. " * 1500
+    chunks = list(bounded_chunks(line))
+    assert len(chunks) > 1 and all(len(c) <= MAX_CHUNK for _, c in chunks)
+    assert "".join(c for _, c in chunks) == line and all(line[o:o + len(c)] == c for o, c in chunks)
+    assert all(c.rstrip().endswith(".") for _, c in chunks[:-1])  # cut where a sentence ends
+    assert list(bounded_chunks("short line")) == [(0, "short line")]
+    assert [len(c) for _, c in bounded_chunks("x" * 25, limit=10)] == [10, 10, 5]  # no boundary at all
+    sentences = segment(Article("a", "Headline here.\n" + line))
+    assert len(sentences) == 1 + 3000
+    assert all(("Headline here.\n" + line)[s.start:s.end] == s.text for s in sentences)

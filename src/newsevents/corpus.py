@@ -84,25 +84,54 @@ def segment(article: Article) -> list[Sentence]:
             break
         if is_furniture(body):
             continue
-        cursor = 0
-        for piece in _segmenter().segment(body):
-            piece = piece.strip()
-            if not piece:
-                continue
-            found = body.find(piece, cursor)
-            if found < 0:  # pysbd never rewrites text with clean=False; guard the invariant anyway
-                raise CorpusError(f"{article.id}: segmenter changed the text near {piece[:40]!r}")
-            cursor = found + len(piece)
-            begin = line_start + start + found
-            end = begin + len(piece)
-            if not any(c.isalnum() for c in piece):
-                # A closing quote ends the sentence before it; any other lone punctuation is debris.
-                if piece.startswith(_CLOSING) and sentences and sentences[-1].start >= line_start:
-                    last = sentences.pop()
-                    sentences.append(replace(last, end=end, text=article.text[last.start:end]))
-                continue
-            sentences.append(Sentence(article.id, len(sentences), begin, end, piece))
+        for chunk_start, chunk in bounded_chunks(body):
+            _segment_chunk(article, sentences, chunk, line_start, line_start + start + chunk_start)
     return sentences
+
+
+#: Longest text handed to pysbd at once. Its abbreviation pass grows faster than linearly with
+#: the length of a line (2.4 s at 25.6K characters, 97 s at 205K: ``bench/segment.py``), and one
+#: line of a scraped page can be a whole article.
+MAX_CHUNK = 10_000
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+
+
+def bounded_chunks(line: str, limit: int = MAX_CHUNK) -> Iterator[tuple[int, str]]:
+    """``line`` in pieces of at most ``limit`` characters, with their offsets, cut at the last
+    sentence-like boundary (end punctuation, space, capital) before the limit, else at the last
+    space, else at the limit: pysbd then sees bounded text, and short lines pass whole."""
+    start = 0
+    while len(line) - start > limit:
+        window = line[start : start + limit]
+        cut = max((m.end() for m in _BOUNDARY.finditer(window)), default=0)
+        if cut == 0:
+            cut = window.rfind(" ") + 1 or limit
+        yield start, line[start : start + cut]
+        start += cut
+    yield start, line[start:]
+
+
+def _segment_chunk(article: Article, sentences: list[Sentence], body: str, line_start: int, offset: int) -> None:
+    """Append the sentences pysbd finds in ``body``, which starts at ``offset`` of the article
+    (a line, or a bounded piece of one, that starts at ``line_start``)."""
+    cursor = 0
+    for piece in _segmenter().segment(body):
+        piece = piece.strip()
+        if not piece:
+            continue
+        found = body.find(piece, cursor)
+        if found < 0:  # pysbd never rewrites text with clean=False; guard the invariant anyway
+            raise CorpusError(f"{article.id}: segmenter changed the text near {piece[:40]!r}")
+        cursor = found + len(piece)
+        begin = offset + found
+        end = begin + len(piece)
+        if not any(c.isalnum() for c in piece):
+            # A closing quote ends the sentence before it; any other lone punctuation is debris.
+            if piece.startswith(_CLOSING) and sentences and sentences[-1].start >= line_start:
+                last = sentences.pop()
+                sentences.append(replace(last, end=end, text=article.text[last.start:end]))
+            continue
+        sentences.append(Sentence(article.id, len(sentences), begin, end, piece))
 
 
 def read_text_file(path: Path) -> str:
