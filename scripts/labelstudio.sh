@@ -42,7 +42,7 @@ install() {
 }
 
 credentials() {
-  mkdir -p "$DATA"
+  make_data_dir
   if [ ! -f "$CREDENTIALS" ]; then
     (umask 077; {
       echo "LABEL_STUDIO_USERNAME=${LABEL_STUDIO_USERNAME:-admin@newsevents.local}"
@@ -50,8 +50,29 @@ credentials() {
       echo "LABEL_STUDIO_USER_TOKEN=${LABEL_STUDIO_USER_TOKEN:-$(openssl rand -hex 20)}"
     } > "$CREDENTIALS")
   fi
-  # shellcheck disable=SC1090
-  . "$CREDENTIALS"
+  # Read as data, never sourced as shell code: a value may hold spaces, quotes or $(...).
+  local key value
+  while IFS= read -r line || [ -n "$line" ]; do
+    key=${line%%=*}
+    value=${line#*=}
+    case "$key" in
+      LABEL_STUDIO_USERNAME|LABEL_STUDIO_PASSWORD|LABEL_STUDIO_USER_TOKEN) printf -v "$key" '%s' "$value" ;;
+    esac
+  done < "$CREDENTIALS"
+}
+
+# The data folder holds the database, whose tables keep the API tokens in plain text: only the
+# owner may read it.
+make_data_dir() {
+  (umask 077; mkdir -p "$DATA")
+  chmod 700 "$DATA"
+}
+
+# curl without the token on its command line (where `ps` would show it): the header goes in
+# through a config read from stdin.
+api_ok() {
+  printf 'header = "Authorization: Token %s"\n' "$LABEL_STUDIO_USER_TOKEN" |
+    curl -fs -o /dev/null -K - "$URL/api/projects"
 }
 
 running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
@@ -62,7 +83,8 @@ start() {
   if running; then
     echo "Label Studio is already running at $URL (pid $(cat "$PIDFILE"))." >&2
   else
-    mkdir -p "$DATA"
+    make_data_dir
+    # Secrets reach the server through its environment only, never its command line.
     LABEL_STUDIO_BASE_DATA_DIR="$DATA" \
     LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true \
     LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK=true \
@@ -71,9 +93,7 @@ start() {
     LABEL_STUDIO_USER_TOKEN="$LABEL_STUDIO_USER_TOKEN" \
     COLLECT_ANALYTICS=false \
       nohup "$VENV/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$PORT" \
-        --data-dir "$DATA" --username "$LABEL_STUDIO_USERNAME" \
-        --password "$LABEL_STUDIO_PASSWORD" --user-token "$LABEL_STUDIO_USER_TOKEN" \
-        --enable-legacy-api-token > "$LOG" 2>&1 < /dev/null &
+        --data-dir "$DATA" --enable-legacy-api-token > "$LOG" 2>&1 < /dev/null &
     echo $! > "$PIDFILE"
     echo "Starting Label Studio at $URL (log: $SHOWN_LOG)..." >&2
     for _ in $(seq "$STARTUP_SECONDS"); do
@@ -83,12 +103,12 @@ start() {
         exit 1
       fi
       # The API answers only once migrations are done and the user exists.
-      if curl -fs -o /dev/null -H "Authorization: Token $LABEL_STUDIO_USER_TOKEN" "$URL/api/projects"; then
+      if api_ok; then
         break
       fi
       sleep 1
     done
-    if ! curl -fs -o /dev/null -H "Authorization: Token $LABEL_STUDIO_USER_TOKEN" "$URL/api/projects"; then
+    if ! api_ok; then
       echo "Label Studio did not answer within ${STARTUP_SECONDS}s; see $LOG" >&2
       exit 1
     fi
@@ -116,8 +136,8 @@ stop() {
 
 env_exports() {
   credentials
-  echo "export LABEL_STUDIO_URL=$URL"
-  echo "export LABEL_STUDIO_API_KEY=$LABEL_STUDIO_USER_TOKEN"
+  printf 'export LABEL_STUDIO_URL=%q\n' "$URL"
+  printf 'export LABEL_STUDIO_API_KEY=%q\n' "$LABEL_STUDIO_USER_TOKEN"
 }
 
 # A second (third, ...) annotator: a real user of the server with an API token of its own, so

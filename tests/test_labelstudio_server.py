@@ -253,3 +253,16 @@ def test_pool_rounds_select_new_sentences_with_a_random_share_and_blind_tasks(la
         i = int(t.data["sentence_id"].removeprefix("pool:p"))
         assert t.data["group"] == f"doc:a{i // 4}"
         assert (t.data["context_before"] == "") == (i % 4 == 0)
+
+
+def test_the_server_command_line_shows_no_secret(labelstudio_server):
+    from pathlib import Path
+
+    data = Path(labelstudio_server["LABEL_STUDIO_DATA"])
+    pid = (data / "server.pid").read_text().strip()
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+    credentials = dict(line.split("=", 1) for line in (data / "credentials.env").read_text().splitlines())
+    assert "label-studio" in cmdline
+    assert credentials["LABEL_STUDIO_PASSWORD"] not in cmdline
+    assert credentials["LABEL_STUDIO_USER_TOKEN"] not in cmdline
+    assert oct(data.stat().st_mode & 0o777) == "0o700"
