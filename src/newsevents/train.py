@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from newsevents import __version__, atomic, model_card
+from newsevents.datacard import check_pair
 from newsevents.inference import predict_scores
-from newsevents.jsonl import read_jsonl
+from newsevents.jsonl import read_records
 from newsevents.metrics import headline, rounded, system_report
 from newsevents.model import new_classifier, resolve_base_model, save_classifier
 from newsevents.params import Params, TrainParams
@@ -197,8 +198,9 @@ def model_version(examples_bytes: bytes, params: Params) -> str:
 def main(examples: Path, data_card: Path, model_dir: Path, cv_predictions: Path, heldout_predictions: Path,
          live_dir: Path, params: Params) -> Trained:
     """Read the prepare stage's output, train, save the model folder and the out-of-fold records."""
-    rows = [Example.from_json(r) for r in read_jsonl(examples)]
+    rows = read_records(examples, Example.from_json)
     card = json.loads(data_card.read_text(encoding="utf-8"))
+    check_pair(examples, card, data_card)
     result = train(rows, params.train, params.base.seed, live_root=live_dir)
     meta = {
         "version": model_version(examples.read_bytes(), params),
