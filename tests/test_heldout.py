@@ -51,7 +51,7 @@ def test_train_never_sees_the_heldout_rows_and_scores_them_with_the_final_model(
     # final model scored them: a model trained on the held-out rows too would be a different one.
     from newsevents.inference import predict_scores
 
-    again = predict_scores(result.model, result.tokenizer, [h.text for h in held])
+    again = predict_scores(result.scorer.model, result.scorer.tokenizer, [h.text for h in held])
     import numpy as np
 
     np.testing.assert_allclose([list(r.scores.values()) for r in result.heldout], again, atol=1e-5)

@@ -106,3 +106,22 @@ def test_saved_model_folder_is_readable_by_others(tiny_model_dir):
 
     for path in [tiny_model_dir, *tiny_model_dir.iterdir()]:
         assert path.stat().st_mode & stat.S_IROTH, path  # as any file written with the usual umask
+
+
+def test_setfit_recipe_scores_every_type_and_saves_its_folder(tiny_base, tmp_path):
+    import json
+    from dataclasses import replace
+
+    from newsevents.train import fit_scorer
+
+    from conftest import TINY_ROWS, tiny_params
+
+    params = replace(tiny_params(tiny_base), method="setfit", setfit_steps=2)
+    scorer = fit_scorer(TINY_ROWS, params, seed=1)
+    scores = scorer.scores([r.text for r in TINY_ROWS])
+    assert scores.shape == (len(TINY_ROWS), 5) and ((scores >= 0) & (scores <= 1)).all()
+    assert scorer.scores([]).shape == (0, 5)
+    scorer.save(tmp_path / "m", dict.fromkeys(["visit", "treaty", "strike", "sentence", "sanction"], 0.5),
+                {"version": "t"}, "card\n")
+    meta = json.loads((tmp_path / "m" / "newsevents.json").read_text())
+    assert meta["method"] == "setfit" and (tmp_path / "m" / "model_head.pkl").is_file()

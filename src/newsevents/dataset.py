@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from newsevents import atomic
+from newsevents.datacard import examples_digest
 from newsevents.labelstudio.export import ParsedExport, parse_export
 from newsevents.params import Params
 from newsevents.schema import CV_SOURCES, EVENT_TYPES, HELD_OUT, HELDOUT_SOURCES, SOURCES, TRAIN_ONLY, Example
@@ -216,8 +217,11 @@ def prepare(
 
 
 def write_training(examples_path: Path, data_card_path: Path, examples: Sequence[Example], card: dict[str, Any]) -> None:
-    atomic.write_jsonl(examples_path, (ex.to_json() for ex in examples))
-    atomic.write_json(data_card_path, card)
+    """The examples and their data card as one unit; the card carries the examples' digest, so a
+    pair from two different runs is caught (``datacard.check_pair``)."""
+    text = atomic.dumps_jsonl(ex.to_json() for ex in examples)
+    atomic.write_texts({examples_path: text,
+                        data_card_path: atomic.dumps_json({**card, "examples_sha256": examples_digest(text)})})
 
 
 def main(labels_dir: Path, stories: Path, examples_path: Path, data_card_path: Path, params: Params) -> dict[str, Any]:

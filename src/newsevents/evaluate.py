@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from newsevents import atomic, baselines
-from newsevents.jsonl import read_jsonl
+from newsevents.jsonl import read_jsonl, read_records
 from newsevents.metrics import confusion_pairs, cooccurrence, errors, headline, heldout_report, rounded, system_report
 from newsevents.params import Params
 from newsevents.schema import EVENT_TYPES, Example, ScoredRecord
@@ -84,9 +84,9 @@ def read_hard_negatives(families: Path) -> frozenset[str]:
 def main(examples: Path, cv_predictions: Path, heldout_predictions: Path, families: Path, report: Path,
          metrics: Path, errors_out: Path, plots_dir: Path, params: Params) -> Evaluation:
     """Read the prepare and train outputs, evaluate, write every output atomically."""
-    rows = [Example.from_json(r) for r in read_jsonl(examples)]
-    records = [ScoredRecord.from_json(r) for r in read_jsonl(cv_predictions)]
-    heldout = [ScoredRecord.from_json(r) for r in read_jsonl(heldout_predictions)]
+    rows = read_records(examples, Example.from_json)
+    records = read_records(cv_predictions, ScoredRecord.from_json)
+    heldout = read_records(heldout_predictions, ScoredRecord.from_json)
     hard = frozenset(f"heldout:{i}" for i in read_hard_negatives(families))
     result = evaluate(rows, records, params.base.seed, params.train.base_model, heldout, hard)
     atomic.write_json(report, result.report)

@@ -94,12 +94,13 @@ class OnnxBackend:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
-        from newsevents.model import ModelError, read_meta
+        from newsevents.model import ModelError, check_folder, read_meta
 
         meta = read_meta(directory)
         onnx_file = directory / ONNX_FILE
         if not onnx_file.is_file():
             raise ModelError(f"{directory}: no {ONNX_FILE} (create it with `newsevents export-onnx`)")
+        check_folder(directory, "onnx")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads

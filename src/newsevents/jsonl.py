@@ -7,9 +7,11 @@ an object, raises ``JsonlError`` naming the file and the line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class JsonlError(ValueError):
@@ -42,3 +44,17 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Every object of a JSONL file, in order."""
     return [row for _, row in iter_jsonl(path)]
+
+
+def read_records(path: Path, from_json: Callable[[dict[str, Any]], T]) -> list[T]:
+    """Every line of ``path`` as a typed record; a line that lacks a field, or has one of the
+    wrong type, raises JsonlError naming the file, the line and the field."""
+    records = []
+    for lineno, row in iter_jsonl(path):
+        try:
+            records.append(from_json(row))
+        except KeyError as err:
+            raise JsonlError(f"{path}:{lineno}: missing field {err.args[0]!r}") from None
+        except (TypeError, ValueError) as err:
+            raise JsonlError(f"{path}:{lineno}: {err}") from None
+    return records

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from newsevents import atomic
-from newsevents.jsonl import read_jsonl
+from newsevents.jsonl import read_records
 from newsevents.metrics import system_report
 from newsevents.params import Params
 from newsevents.schema import Example, ScoredRecord
@@ -87,8 +87,8 @@ def learning_curve(rows: Sequence[Example], full: Sequence[ScoredRecord], params
 
 
 def main(examples: Path, cv_predictions: Path, output: Path, plot: Path, params: Params) -> list[CurvePoint]:
-    rows = [Example.from_json(r) for r in read_jsonl(examples)]
-    full = [ScoredRecord.from_json(r) for r in read_jsonl(cv_predictions)]
+    rows = read_records(examples, Example.from_json)
+    full = read_records(cv_predictions, ScoredRecord.from_json)
     points = learning_curve(rows, full, params)
     atomic.write_json(output, {"points": [asdict(p) for p in points]})
     atomic.write_json(plot, [{"real_sentences": p.real_sentences, "macro_f1": p.macro_f1, "fraction": p.fraction}

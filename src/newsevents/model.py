@@ -19,6 +19,9 @@ from newsevents.params import PACKAGED_BASE_MODEL
 from newsevents.schema import EVENT_TYPES
 
 META_FILE = "newsevents.json"
+#: What a loadable folder holds besides newsevents.json, per backend.
+REQUIRED_FILES = {"torch": ("config.json", "tokenizer.json", "model.safetensors"),
+                  "onnx": ("config.json", "tokenizer.json", "model.onnx")}
 
 
 class ModelError(ValueError):
@@ -108,12 +111,37 @@ def read_meta(directory: Path) -> dict[str, Any]:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         labels = tuple(meta["labels"])
-        for t in labels:
-            float(meta["thresholds"][t])
+        thresholds = {t: float(meta["thresholds"][t]) for t in labels}
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{meta_path}: unreadable ({type(err).__name__}: {err})") from None
     if labels != EVENT_TYPES:
         raise ModelError(f"{meta_path}: labels {list(labels)} differ from {list(EVENT_TYPES)}")
+    bad = {t: v for t, v in thresholds.items() if not 0.0 <= v <= 1.0}  # NaN fails both comparisons
+    if bad:
+        raise ModelError(f"{meta_path}: thresholds must be numbers in [0, 1]; got {bad}")
+    return meta
+
+
+def check_folder(directory: Path, backend: str = "torch") -> dict[str, Any]:
+    """The whole folder, checked before anything is loaded: newsevents.json (``read_meta``), the
+    files the backend needs, and a tokenizer whose vocabulary is the model's. Without these the
+    model still loads and gives scores that mean nothing (a stray tokenizer maps words to the
+    wrong embeddings); returns the meta."""
+    meta = read_meta(directory)
+    missing = [f for f in REQUIRED_FILES[backend] if not (directory / f).is_file()]
+    if missing:
+        raise ModelError(f"{directory}: {', '.join(missing)} missing; copy the whole model folder "
+                         f"(or rebuild it with `dvc repro`)")
+    try:
+        from tokenizers import Tokenizer
+
+        vocab = Tokenizer.from_file(str(directory / "tokenizer.json")).get_vocab_size(with_added_tokens=True)
+        size = int(json.loads((directory / "config.json").read_text(encoding="utf-8"))["vocab_size"])
+    except Exception as err:  # tokenizers raises its own exception type
+        raise ModelError(f"{directory}: unreadable tokenizer.json or config.json ({str(err).splitlines()[0]})") from None
+    if vocab != size:
+        raise ModelError(f"{directory}: tokenizer.json has {vocab} tokens but the model's embedding has {size}: "
+                         f"the tokenizer is not this model's")
     return meta
 
 
@@ -121,7 +149,7 @@ def load_classifier(directory: Path) -> Classifier:
     """The saved classifier, or ModelError naming the folder and what is wrong with it."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    meta = read_meta(directory)
+    meta = check_folder(directory, "torch")
     labels = tuple(meta["labels"])
     thresholds = {t: float(meta["thresholds"][t]) for t in labels}
     try:

@@ -141,11 +141,36 @@ class AgreementError(ValueError):
     """The exported model's labels differ from the torch model's on too many sentences."""
 
 
+def check_output(model_dir: Path, out_dir: Path) -> None:
+    """Refuse an output folder whose replacement would destroy anything: the model folder
+    itself, a folder that contains it, a file, or a non-empty folder that is not an earlier
+    export (the export replaces ``out_dir`` whole)."""
+    model, out = model_dir.resolve(), out_dir.resolve()
+    if out == model or out in model.parents:
+        raise ValueError(f"{out_dir}: --output is the model folder or contains it; the export replaces its "
+                         f"output folder whole, so give a folder of its own (models/event-classifier-onnx)")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir}: is a file; --output takes a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_export(out_dir):
+        raise ValueError(f"{out_dir}: a folder that is not an earlier ONNX export, and not empty; the export "
+                         f"replaces its output folder whole, so give an empty or new folder")
+
+
+def is_export(directory: Path) -> bool:
+    """An earlier output of ``export``: its model.onnx and a newsevents.json that says so."""
+    try:
+        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (directory / ONNX_FILE).is_file() and isinstance(meta, dict) and "onnx" in meta
+
+
 def export(model_dir: Path, out_dir: Path, quantize: bool = True) -> Path:
-    """Write ``out_dir`` with model.onnx, the tokenizer and the model's newsevents.json."""
+    """Write ``out_dir`` with model.onnx, the tokenizer, the model's config and newsevents.json."""
     import onnx
     import torch
 
+    check_output(model_dir, out_dir)
     classifier = load_classifier(model_dir)
     tmp = atomic.new_dir_beside(out_dir)
     try:
@@ -161,6 +186,7 @@ def export(model_dir: Path, out_dir: Path, quantize: bool = True) -> Path:
                 output_names=["logits"], opset_version=17, dynamo=False,
                 dynamic_axes={**{k: {0: "batch", 1: "tokens"} for k in names}, "logits": {0: "batch"}},
             )
+        model.config.return_dict = True
         replaced: list[str] = []
         if quantize:
             pre = tmp / "model-pre.onnx"
@@ -176,6 +202,7 @@ def export(model_dir: Path, out_dir: Path, quantize: bool = True) -> Path:
         else:
             fp32.rename(tmp / ONNX_FILE)
         classifier.tokenizer.save_pretrained(tmp)
+        classifier.model.config.save_pretrained(tmp)  # vocabulary size and labels, checked on load
         meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
         meta["onnx"] = {"quantized": quantize, "quantized_matmuls": len(replaced),
                         "recipe": f"MatMulNBits int{BITS} weights, block {BLOCK_SIZE}, accuracy_level {ACCURACY_LEVEL}; "

@@ -40,6 +40,9 @@ class TrainParams:
     max_length: int = 64  # tokens; longer sentences are truncated in training only
     freeze_embeddings: bool = True  # keep the 11.7M word-embedding weights: faster steps, less drift on rare words
     pos_weight: str = "sqrt"  # class imbalance: "none", or "sqrt" of negatives/positives per type
+    method: str = "finetune"  # "finetune", or "setfit": contrastive body tuning, then a head per type
+    setfit_steps: int = 250  # setfit: body-tuning steps of batch_size sentence pairs
+    setfit_learning_rate: float = 2e-5  # setfit: the body's learning rate
     threads: int = 2  # torch CPU threads: a machine setting, left out of the model version
 
     def recipe(self) -> dict[str, Any]:
@@ -73,6 +76,7 @@ class Params:
 
 
 POS_WEIGHTS = ("none", "sqrt")
+METHODS = ("finetune", "setfit")
 
 
 class ParamsError(ValueError):
@@ -120,6 +124,8 @@ def parse_params(values: Any, where: str = "params.yaml") -> Params:
         raise ParamsError(f"{where}: export.min_agreement must be in [0, 1]")
     if not all(0.0 < f < 1.0 for f in params.learning_curve.fractions):
         raise ParamsError(f"{where}: learning_curve.fractions must each be in (0, 1); 1.0 is the train stage")
+    if params.train.method not in METHODS:
+        raise ParamsError(f"{where}: train.method must be one of {list(METHODS)}")
     if params.train.pos_weight not in POS_WEIGHTS:
         raise ParamsError(f"{where}: train.pos_weight must be one of {list(POS_WEIGHTS)}")
     return params

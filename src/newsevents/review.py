@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from newsevents import atomic
-from newsevents.jsonl import read_jsonl
+from newsevents.jsonl import read_records
 from newsevents.schema import EVENT_TYPES, ScoredRecord, score_matrix
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def find_label_issues(records: Sequence[ScoredRecord]) -> list[dict[str, Any]]:
 
 def main(cv_predictions: Path, output: Path) -> list[dict[str, Any]]:
     """The review stage: rank the doubtful gold labels of the out-of-fold records into ``output``."""
-    records = [ScoredRecord.from_json(r) for r in read_jsonl(cv_predictions)]
+    records = read_records(cv_predictions, ScoredRecord.from_json)
     issues = find_label_issues(records)
     atomic.write_jsonl(output, issues)
     logger.info("%d of %d gold labels look doubtful → %s", len(issues), len(records), output)

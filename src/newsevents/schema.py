@@ -50,6 +50,14 @@ def check_labels(labels: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(t for t in EVENT_TYPES if t in labels)
 
 
+def _list(row: dict[str, Any], key: str) -> list[str]:
+    """``row[key]`` as a list of type names; TypeError naming the field otherwise."""
+    value = row[key]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{key!r} must be a list of type names, got {value!r}")
+    return list(value)
+
+
 def multi_hot(labels: tuple[str, ...] | list[str]) -> list[float]:
     """One float per event type, in EVENT_TYPES order (1.0 = present)."""
     present = set(check_labels(labels))
@@ -122,7 +130,7 @@ class Example:
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> Example:
-        return cls(**{**row, "labels": tuple(row["labels"])})
+        return cls(**{**row, "labels": check_labels(_list(row, "labels"))})
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,11 @@ class ScoredRecord:
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> ScoredRecord:
-        return cls(**{**row, "labels": tuple(row["labels"]), "predicted": tuple(row.get("predicted", ()))})
+        scores = row["scores"]
+        if not isinstance(scores, dict) or set(scores) != set(EVENT_TYPES):
+            raise ValueError(f"'scores' must give every type of {list(EVENT_TYPES)}")
+        return cls(**{**row, "labels": check_labels(_list(row, "labels")),
+                      "predicted": check_labels(_list(row, "predicted")) if "predicted" in row else ()})
 
     @classmethod
     def scored(cls, example: Example, scores: Sequence[float]) -> ScoredRecord:

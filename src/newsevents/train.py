@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from newsevents import __version__, atomic, model_card
+from newsevents.datacard import check_pair
 from newsevents.inference import predict_scores
-from newsevents.jsonl import read_jsonl
+from newsevents.jsonl import read_records
 from newsevents.metrics import headline, rounded, system_report
 from newsevents.model import new_classifier, resolve_base_model, save_classifier
 from newsevents.params import Params, TrainParams
@@ -136,6 +137,30 @@ def fit(
     return model, tokenizer
 
 
+class FineTuned:
+    """The default recipe's result: the fine-tuned classifier and its tokenizer."""
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        self.model, self.tokenizer = model, tokenizer
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        return predict_scores(self.model, self.tokenizer, texts)
+
+    def save(self, directory: Path, thresholds: dict[str, float], meta: dict[str, Any], card: str) -> None:
+        save_classifier(directory, self.model, self.tokenizer, thresholds, meta, card)
+
+
+def fit_scorer(rows: Sequence[Example], params: TrainParams, seed: int, live_dir: Path | None = None,
+               eval_rows: Sequence[Example] = ()) -> Any:
+    """A trained model with ``scores(texts)`` and ``save(...)``, by ``params.method``: ``finetune``
+    (the default) or ``setfit`` (contrastive body tuning, ``setfit_recipe``)."""
+    if params.method == "setfit":
+        from newsevents.setfit_recipe import fit_setfit
+
+        return fit_setfit(rows, params, resolve_base_model(params.base_model), seed)
+    return FineTuned(*fit(rows, params, seed, live_dir, eval_rows))
+
+
 def cross_validate(
     rows: Sequence[Example], params: TrainParams, seed: int, live_root: Path | None = None,
     subsample: Callable[[list[Example]], list[Example]] | None = None,
@@ -153,8 +178,8 @@ def cross_validate(
         test_rows = [r for r in rows if r.fold == k]
         logger.info("fold %d/%d: training on %d sentences, scoring %d", k + 1, len(folds), len(train_rows), len(test_rows))
         live = live_root / "folds" / f"fold-{k}" if live_root else None
-        model, tokenizer = fit(train_rows, params, seed, live, eval_rows=test_rows)
-        scores = predict_scores(model, tokenizer, [r.text for r in test_rows])
+        scorer = fit_scorer(train_rows, params, seed, live, eval_rows=test_rows)
+        scores = scorer.scores([r.text for r in test_rows])
         scored += [ScoredRecord.scored(r, s) for r, s in zip(test_rows, scores)]
     return with_nested_thresholds(scored)
 
@@ -166,8 +191,7 @@ class Trained:
 
     scored: list[ScoredRecord]
     thresholds: dict[str, float]
-    model: Any
-    tokenizer: Any
+    scorer: Any  # FineTuned, or setfit_recipe.SetFitScorer
     heldout: list[ScoredRecord]
 
 
@@ -180,11 +204,11 @@ def train(rows: Sequence[Example], params: TrainParams, seed: int, live_root: Pa
     scored = cross_validate(trainable, params, seed, live_root=live_root)
     thresholds = tune_thresholds(label_matrix(r.labels for r in scored), score_matrix(r.scores for r in scored))
     logger.info("final model: training on all %d trainable sentences", len(trainable))
-    model, tokenizer = fit(trainable, params, seed, live_dir=live_root / "final" if live_root else None)
+    scorer = fit_scorer(trainable, params, seed, live_dir=live_root / "final" if live_root else None)
     held = [r for r in rows if not r.trainable]
-    scores = predict_scores(model, tokenizer, [r.text for r in held])
+    scores = scorer.scores([r.text for r in held])
     heldout = [with_thresholds(ScoredRecord.scored(r, s), thresholds) for r, s in zip(held, scores)]
-    return Trained(scored, thresholds, model, tokenizer, heldout)
+    return Trained(scored, thresholds, scorer, heldout)
 
 
 def model_version(examples_bytes: bytes, params: Params) -> str:
@@ -197,8 +221,9 @@ def model_version(examples_bytes: bytes, params: Params) -> str:
 def main(examples: Path, data_card: Path, model_dir: Path, cv_predictions: Path, heldout_predictions: Path,
          live_dir: Path, params: Params) -> Trained:
     """Read the prepare stage's output, train, save the model folder and the out-of-fold records."""
-    rows = [Example.from_json(r) for r in read_jsonl(examples)]
+    rows = read_records(examples, Example.from_json)
     card = json.loads(data_card.read_text(encoding="utf-8"))
+    check_pair(examples, card, data_card)
     result = train(rows, params.train, params.base.seed, live_root=live_dir)
     meta = {
         "version": model_version(examples.read_bytes(), params),
@@ -209,7 +234,7 @@ def main(examples: Path, data_card: Path, model_dir: Path, cv_predictions: Path,
     report = system_report(result.scored)
     text = model_card.render(meta, result.thresholds, card, rounded(report), headline({"model": report})["model"],
                              model_card.base_license(resolve_base_model(params.train.base_model)))
-    save_classifier(model_dir, result.model, result.tokenizer, result.thresholds, meta, text)
+    result.scorer.save(model_dir, result.thresholds, meta, text)
     atomic.write_jsonl(cv_predictions, (r.to_json() for r in result.scored))
     atomic.write_jsonl(heldout_predictions, (r.to_json() for r in result.heldout))
     logger.info("saved %s (version %s) and %s", model_dir, meta["version"], cv_predictions)

@@ -79,12 +79,38 @@ def read_export(path: Path) -> list[dict[str, Any]]:
     return tasks
 
 
+#: The controls of ``labels/config.xml`` whose results an export may hold.
+KNOWN_CONTROLS = frozenset({CONTROL, REASON})
+
+
+def _results(path: Path, task_id: Any, annotation: Any) -> list[dict[str, Any]]:
+    """An annotation's result items, checked: an export made with another labeling config (an
+    unknown control) or a malformed item is an error, never an empty answer that silently drops
+    the task."""
+    if not isinstance(annotation, dict):
+        raise ExportError(f"{path}: task {task_id}: an annotation is not an object ({type(annotation).__name__})")
+    results = annotation.get("result") or []
+    if not isinstance(results, list):
+        raise ExportError(f"{path}: task {task_id}: annotation result is not a list")
+    for item in results:
+        if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
+            raise ExportError(f"{path}: task {task_id}: a result item has no 'value' object ({item!r:.80})")
+        if item.get("from_name") not in KNOWN_CONTROLS:
+            raise ExportError(
+                f"{path}: task {task_id}: unknown control {item.get('from_name')!r}; this export was made with "
+                f"another labeling config (expected {sorted(KNOWN_CONTROLS)}, labels/config.xml)")
+        if item.get("from_name") == CONTROL and not (
+                isinstance(item["value"].get("choices"), list) and all(isinstance(c, str) for c in item["value"]["choices"])):
+            raise ExportError(f"{path}: task {task_id}: 'choices' is not a list of names ({item['value']!r:.80})")
+    return results
+
+
 def _answer(path: Path, task_id: Any, annotation: dict[str, Any]) -> tuple[str, ...] | None:
     """The event types one annotation chose; None when it made no choice at all."""
     chosen: list[str] = []
-    for item in annotation.get("result") or []:
+    for item in _results(path, task_id, annotation):
         if item.get("type") == "choices" and item.get("from_name") == CONTROL:
-            chosen += item.get("value", {}).get("choices", [])
+            chosen += item["value"]["choices"]
     if not chosen:
         return None
     unknown = sorted(set(chosen) - set(EVENT_TYPES) - {NO_EVENT})
@@ -152,6 +178,8 @@ def parse_export(path: Path) -> ParsedExport:
             raise ExportError(f"{path}: entry {n} is not a task object")
         task_id = task.get("id", f"#{n}")
         data = task.get("data") or {}
+        if not isinstance(data, dict):
+            raise ExportError(f"{path}: task {task_id}: 'data' is not an object")
         text = data.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ExportError(f"{path}: task {task_id}: missing text")
@@ -170,6 +198,10 @@ def parse_export(path: Path) -> ParsedExport:
             logger.log(level, "%s: task %s excluded: %s", path, task_id, reason)
 
         annotations = task.get("annotations") or []
+        if not isinstance(annotations, list):
+            raise ExportError(f"{path}: task {task_id}: 'annotations' is not a list")
+        for a in annotations:
+            _results(path, task_id, a)
         live = [a for a in annotations if not a.get("was_cancelled")]
         verdicts = [a for a in (_answer(path, task_id, x) for x in live if x.get("ground_truth")) if a is not None]
         live_answers = [x for x in live if not x.get("ground_truth")]
