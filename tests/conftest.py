@@ -101,3 +101,16 @@ def tiny_model_dir(tiny_base: str, tmp_path_factory: pytest.TempPathFactory) -> 
     thresholds = dict.fromkeys(["visit", "treaty", "strike", "sentence", "sanction"], 0.5)
     save_classifier(directory, model, tokenizer, thresholds, {"version": "tiny-test"})
     return directory
+
+
+def interrupted_after(n: int, real):
+    """``real`` (a generator function) that raises KeyboardInterrupt before its ``n``-th item,
+    as Ctrl-C in the middle of a run would."""
+
+    def dies(*args, **kwargs):
+        for i, item in enumerate(real(*args, **kwargs)):
+            if i == n:
+                raise KeyboardInterrupt
+            yield item
+
+    return dies

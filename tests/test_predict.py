@@ -13,7 +13,7 @@ from newsevents.inference import load_backend
 from newsevents.predict import predict_articles, summarize
 from newsevents.schema import Article
 
-from conftest import SEEDS
+from conftest import SEEDS, interrupted_after
 
 GOOD = "The president arrived in Nairobi on Monday. Talks on trade followed.\nRain is expected."
 
@@ -97,13 +97,7 @@ def test_interrupted_run_leaves_only_a_partial_file_and_resume_finishes_it(tiny_
     out = tmp_path / "events.jsonl"
     real = predict.predict_articles
 
-    def dies_after_three(*args, **kwargs):
-        for n, item in enumerate(real(*args, **kwargs)):
-            if n == 3:
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(predict, "predict_articles", dies_after_three)
+    monkeypatch.setattr(predict, "predict_articles", interrupted_after(3, real))
     with pytest.raises(KeyboardInterrupt):
         predict.run([str(docs)], tiny_model_dir, out, quiet=True)
     assert not out.exists()  # nothing that looks finished

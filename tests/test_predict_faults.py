@@ -17,7 +17,7 @@ import pytest
 from newsevents import predict
 from newsevents.outputs import csv_safe, csv_unsafe
 
-from conftest import SEEDS
+from conftest import SEEDS, interrupted_after
 
 GOOD = "The president arrived in Nairobi on Monday. Talks on trade followed.\nRain is expected."
 
@@ -168,13 +168,7 @@ def test_csv_with_line_breaks_resumes_to_the_rows_of_a_clean_run(tiny_model_dir,
     out = tmp_path / "o.csv"
     real = predict.predict_articles
 
-    def dies_after_five(*args, **kwargs):
-        for n, item in enumerate(real(*args, **kwargs)):
-            if n == 5:
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(predict, "predict_articles", dies_after_five)
+    monkeypatch.setattr(predict, "predict_articles", interrupted_after(5, real))
     with pytest.raises(KeyboardInterrupt):
         predict.run([str(docs)], tiny_model_dir, out, fmt="csv", unit="sentence", quiet=True)
     partial = tmp_path / "o.csv.partial"
