@@ -34,6 +34,8 @@ export:
   min_agreement: 0.0  # a 1-epoch model on 190 sentences: the gate itself is tested in test_onnx.py
 annotate:
   context_sentences: 1
+learning_curve:
+  fractions: [0.5]
 """
 
 
@@ -69,8 +71,10 @@ def test_dvc_repro_runs_every_stage_and_then_nothing(tmp_path):
 
     dvc("init", "--no-scm", "-q", cwd=repo)
     first = dvc("repro", cwd=repo)
-    for stage in ("prepare", "train", "evaluate", "dashboard", "export", "review"):
+    for stage in ("prepare", "train", "evaluate", "learning_curve", "dashboard", "export", "review"):
         assert f"Running stage '{stage}'" in first.stdout
+    curve = json.loads((repo / "eval" / "learning_curve.json").read_text())["points"]
+    assert [p["fraction"] for p in curve] == [0.5, 1.0] and curve[0]["real_sentences"] < curve[1]["real_sentences"]
 
     metrics = json.loads((repo / "eval" / "metrics.json").read_text())
     assert set(metrics) == {"model", "keywords", "tfidf_logreg", "zero_shot"}
