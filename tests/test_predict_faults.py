@@ -241,7 +241,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(tiny_model_dir, tm
     row = next(csv.DictReader(io.StringIO(out.read_text())))
     assert row["doc_id"] == "'@SUM(A1)" and row["text"].startswith("'=HYPERLINK")
     assert next(csv.DictReader(io.StringIO(summary.read_text())))["doc_id"] == "'@SUM(A1)"
-    for cell in ("=1+1", "+1", "-1", "@x", "'=x", "plain", "'quoted", ""):
+    for cell in ("=1+1", "+1", "-1", "@x", "'=x", "''=x", "''x", "plain", "'quoted", ""):
         assert csv_unsafe(csv_safe(cell)) == cell
         assert not csv_safe(cell).startswith(("=", "+", "-", "@"))
 

@@ -26,17 +26,20 @@ SETTINGS = ("model", "backend", "thresholds")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _needs_mark(cell: str) -> bool:
+    """A cell that, without its leading quotes, would start a formula: ``csv_safe`` marks it."""
+    return cell.lstrip("'").startswith(FORMULA_START)
+
+
 def csv_safe(cell: str) -> str:
-    """Prefix a ``'`` to a cell a spreadsheet would run as a formula (OWASP's advice), and to a
-    cell that already starts with ``'`` and a formula character, so ``csv_unsafe`` is exact."""
-    if cell.startswith(FORMULA_START) or (cell.startswith("'") and cell[1:2] and cell[1:].startswith(FORMULA_START)):
-        return "'" + cell
-    return cell
+    """Prefix a ``'`` to a cell a spreadsheet would run as a formula (OWASP's advice), and to
+    one that only quotes already stand before, so that ``csv_unsafe`` undoes it exactly."""
+    return "'" + cell if _needs_mark(cell) else cell
 
 
 def csv_unsafe(cell: str) -> str:
     """The cell as it was before ``csv_safe``."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith((*FORMULA_START, "'")) else cell
+    return cell[1:] if cell.startswith("'") and _needs_mark(cell[1:]) else cell
 
 
 def thresholds_cell(thresholds: dict[str, float]) -> str:
@@ -105,9 +108,7 @@ def _records(text: str, fmt: str) -> tuple[list[dict[str, Any]], list[str], str]
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerow(record)
         texts.append(out.getvalue())
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(header)
-    return rows, texts, out.getvalue()
+    return rows, texts, format_rows([], fmt, header=True)
 
 
 def parse_csv_row(cells: dict[str, str]) -> dict[str, Any]:
