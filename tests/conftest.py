@@ -114,3 +114,17 @@ def interrupted_after(n: int, real):
             yield item
 
     return dies
+
+
+@pytest.fixture(scope="session")
+def tiny_exported(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models/ folder as the pipeline leaves it: event-classifier/ (a copy of the tiny model)
+    and its ONNX export beside it, event-classifier-onnx/. Returns the torch folder."""
+    import shutil
+
+    from newsevents.onnx_export import export
+
+    directory = tmp_path_factory.mktemp("exported") / "models" / "event-classifier"
+    shutil.copytree(tiny_model_dir, directory)
+    export(directory, directory.with_name("event-classifier-onnx"))
+    return directory

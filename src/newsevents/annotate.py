@@ -70,10 +70,10 @@ def pre_annotate(tasks: list[dict[str, Any]], model_dir: Path, select: str, limi
     """Score the tasks with the model, keep the selected ones (most uncertain first, or a seeded
     random sample), and give each the model's answer as a prediction. Returns (kept tasks,
     predictions by sentence id); each prediction carries the model version."""
-    from newsevents.inference import load_backend
+    from newsevents.classifier import EventClassifier
     from newsevents.thresholds import apply_thresholds, uncertainty
 
-    backend = load_backend(model_dir)
+    backend = EventClassifier.load(model_dir).backend  # the ONNX export when it is of this model, as predict
     scores = backend.scores([t["text"] for t in tasks])
     margins = uncertainty(scores, backend.thresholds)
     labels = apply_thresholds(scores, backend.thresholds)

@@ -15,11 +15,16 @@ import sys
 from pathlib import Path
 
 from newsevents import paths as P
-from newsevents.params import load_params
 
 logger = logging.getLogger("newsevents")
 
 DEFAULT_PROJECT = "seeds"
+
+
+def load_params(path: Path):  # noqa: ANN201 (params.Params, imported lazily: YAML only for the stages)
+    from newsevents.params import load_params as load
+
+    return load(path)
 
 
 def _project(args: argparse.Namespace):  # noqa: ANN202 (annotate.Project, imported lazily)
@@ -115,8 +120,10 @@ def _quiet_libraries() -> None:
 
 def _predict(args: argparse.Namespace) -> None:
     from newsevents import predict
+    from newsevents.classifier import resolve
 
-    _quiet_libraries()
+    if resolve(args.model, args.backend)[1] == "torch":  # the ONNX path never imports transformers
+        _quiet_libraries()
     counts = predict.run(
         args.inputs, args.model, args.output, fmt=args.format, unit=args.unit, batch_size=args.batch_size,
         threshold_scale=args.threshold_scale, backend=args.backend, summary=args.summary,
@@ -277,8 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--batch-size", type=positive_int, default=32, help="sentences per forward pass (%(default)s)")
     pr.add_argument("--threshold-scale", type=positive_float, default=1.0,
                     help="multiply every type's threshold (<1: more recall, >1: more precision)")
-    pr.add_argument("--backend", choices=["torch", "onnx"], default="torch",
-                    help="onnx needs the export stage's model folder (--model models/event-classifier-onnx)")
+    pr.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
+                    help="auto: the ONNX export (models/event-classifier-onnx) when it is of this model, "
+                         "else torch (%(default)s)")
     pr.add_argument("--threads", type=positive_int, help="CPU threads (default: the library's choice)")
     pr.add_argument("--summary", type=Path, help="also write one row per article (.csv or .jsonl)")
     pr.add_argument("--resume", action="store_true", help="skip documents already in --output")

@@ -18,10 +18,13 @@ from newsevents import atomic
 from newsevents.schema import EVENT_TYPES
 
 FORMATS = ("jsonl", "csv")
+#: The version of the row and summary layouts (docs/predict-row.schema.json, docs/summary-row.schema.json):
+#: the major part changes when a field is renamed or removed, the minor part when one is added.
+SCHEMA_VERSION = "1.0"
 CSV_FIELDS = ["doc_id", "sentence_id", "start", "end", "text", "events", *(f"score_{t}" for t in EVENT_TYPES),
-              "model", "backend", "thresholds"]
+              "model", "backend", "thresholds", "schema_version"]
 #: The row fields that say which run made a row: ``--resume`` continues only a file with the same.
-SETTINGS = ("model", "backend", "thresholds")
+SETTINGS = ("schema_version", "model", "backend", "thresholds")
 #: A cell beginning with one of these is a formula to a spreadsheet (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -57,7 +60,7 @@ def format_rows(rows: Sequence[dict[str, Any]], fmt: str, header: bool = False) 
         writer.writeheader()
     for r in rows:
         flat = {k: csv_safe(str(r[k])) for k in ("doc_id", "sentence_id", "text")}
-        flat.update({k: r[k] for k in ("start", "end", "model", "backend")})
+        flat.update({k: r[k] for k in ("start", "end", "model", "backend", "schema_version")})
         flat["events"] = "|".join(r["events"])
         flat["thresholds"] = thresholds_cell(r["thresholds"])
         flat.update({f"score_{t}": r["scores"][t] for t in EVENT_TYPES})
@@ -115,7 +118,7 @@ def parse_csv_row(cells: dict[str, str]) -> dict[str, Any]:
     return {"doc_id": csv_unsafe(cells["doc_id"]), "sentence_id": csv_unsafe(cells["sentence_id"]),
             "text": csv_unsafe(cells["text"]), "events": [e for e in cells["events"].split("|") if e],
             "scores": {t: float(cells[f"score_{t}"]) for t in EVENT_TYPES}, "model": cells["model"],
-            "backend": cells["backend"],
+            "backend": cells["backend"], "schema_version": cells["schema_version"],
             "thresholds": {k: float(v) for k, v in (p.split("=") for p in cells["thresholds"].split("|"))}}
 
 
@@ -159,12 +162,12 @@ def write_summary(path: Path, summaries: Iterable[dict[str, Any]]) -> None:
         atomic.write_jsonl(path, summaries)
         return
     buf = io.StringIO()
-    fields = ["doc_id", "sentences", "events", *(f"n_{t}" for t in EVENT_TYPES),
+    fields = ["schema_version", "doc_id", "sentences", "events", *(f"n_{t}" for t in EVENT_TYPES),
               *(f"top_{t}" for t in EVENT_TYPES), *(f"top_{t}_score" for t in EVENT_TYPES)]
     writer = csv.DictWriter(buf, fields, lineterminator="\n")
     writer.writeheader()
     for s in summaries:
-        row = {"doc_id": csv_safe(s["doc_id"]), "sentences": s["sentences"], "events": "|".join(s["events"])}
+        row = {"schema_version": s["schema_version"], "doc_id": csv_safe(s["doc_id"]), "sentences": s["sentences"], "events": "|".join(s["events"])}
         for t in EVENT_TYPES:
             row[f"n_{t}"] = s["counts"][t]
             row[f"top_{t}"] = csv_safe(s["top"].get(t, {}).get("text", ""))

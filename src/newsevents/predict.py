@@ -17,106 +17,17 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-
 from newsevents import atomic
-from newsevents.corpus import iter_articles, segment
-from newsevents.inference import Backend, load_backend
+from newsevents.classifier import EventClassifier, predict_articles, run_settings, summarize
+from newsevents.corpus import iter_articles
 from newsevents.outputs import done_documents, format_rows, write_summary
-from newsevents.schema import EVENT_TYPES, Article, Sentence
-from newsevents.thresholds import apply_thresholds, scaled
 
 logger = logging.getLogger(__name__)
-
-def predict_articles(
-    backend: Backend, articles: Iterable[Article], unit: str = "article", threshold_scale: float = 1.0,
-    chunk_sentences: int = 512, on_problem: Callable[[str], None] | None = None,
-) -> Iterator[tuple[Article, list[dict[str, Any]]]]:
-    """Rows per article: sentence location, text, events above threshold, every type's score, and
-    the settings that made them (model version, backend, thresholds).
-
-    Sentences of several articles are scored together in chunks of about ``chunk_sentences``
-    (enough to fill length-sorted batches), so memory stays flat however long the input. If a
-    chunk fails, its articles are scored one by one, so one bad document never costs the others
-    (with ``on_problem`` it is reported and left out; without, the error is raised).
-    """
-    settings = run_settings(backend, threshold_scale)
-    thresholds = settings["thresholds"]
-    pending: list[tuple[Article, list[Sentence]]] = []
-    size = 0
-
-    def rows_of(part: list[tuple[Article, list[Sentence]]]) -> Iterator[tuple[Article, list[dict[str, Any]]]]:
-        texts = [s.text for _, sents in part for s in sents]
-        scores = backend.scores(texts) if texts else np.zeros((0, len(EVENT_TYPES)))
-        labels = apply_thresholds(scores, thresholds)
-        i = 0
-        for article, sents in part:
-            rows = []
-            for s in sents:
-                rows.append({
-                    "doc_id": article.id, "sentence_id": s.id, "start": s.start, "end": s.end, "text": s.text,
-                    "events": list(labels[i]),
-                    "scores": {t: round(float(v), 4) for t, v in zip(EVENT_TYPES, scores[i])},
-                    **settings,
-                })
-                i += 1
-            yield article, rows
-
-    def flush() -> Iterator[tuple[Article, list[dict[str, Any]]]]:
-        try:
-            done = list(rows_of(pending))
-        except Exception:  # noqa: BLE001 (any failure of one text must not stop the run)
-            if len(pending) == 1 and on_problem is None:
-                raise
-            done = []
-            for one in pending:
-                try:
-                    done += rows_of([one])
-                except Exception as err:  # noqa: BLE001
-                    if on_problem is None:
-                        raise
-                    on_problem(f"{one[0].id}: cannot score ({type(err).__name__}: {str(err)[:120]})")
-        yield from done
-
-    for article in articles:
-        if unit == "sentence":
-            text = article.text.strip()
-            start = article.text.index(text)
-            sents = [Sentence(article.id, 0, start, start + len(text), text)]
-        else:
-            sents = segment(article)
-        pending.append((article, sents))
-        size += len(sents)
-        if size >= chunk_sentences:
-            yield from flush()
-            pending, size = [], 0
-    if pending:
-        yield from flush()
-
-
-def run_settings(backend: Backend, threshold_scale: float) -> dict[str, Any]:
-    """What makes a row what it is, besides its text: written into every row."""
-    thresholds = scaled(backend.thresholds, threshold_scale)
-    return {"model": f"event-classifier {backend.version}", "backend": backend.name,
-            "thresholds": {t: round(float(thresholds[t]), 6) for t in EVENT_TYPES}}
-
-
-def summarize(doc_id: str, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One article: the event types found, how many sentences report each, and the best one."""
-    counts = {t: sum(t in r["events"] for r in rows) for t in EVENT_TYPES}
-    top = {}
-    for t in EVENT_TYPES:
-        hits = [r for r in rows if t in r["events"]]
-        if hits:
-            best = max(hits, key=lambda r: r["scores"][t])
-            top[t] = {"sentence_id": best["sentence_id"], "score": best["scores"][t], "text": best["text"]}
-    return {"doc_id": doc_id, "sentences": len(rows), "events": [t for t in EVENT_TYPES if counts[t]],
-            "counts": counts, "top": top}
-
+__all__ = ["predict_articles", "run", "run_settings", "summarize", "summary_line"]
 
 def _progress(total_hint: int | None, quiet: bool) -> Any:
     from tqdm import tqdm
@@ -185,7 +96,7 @@ def output_lock(output: Path | None) -> Iterator[None]:
 
 def run(
     inputs: Sequence[str], model_dir: Path, output: Path | None, fmt: str = "jsonl", unit: str = "article",
-    batch_size: int = 32, threshold_scale: float = 1.0, backend: str = "torch", summary: Path | None = None,
+    batch_size: int = 32, threshold_scale: float = 1.0, backend: str = "auto", summary: Path | None = None,
     resume: bool = False, quiet: bool = False, threads: int | None = None, stdout: IO[str] = sys.stdout,
 ) -> dict[str, Any]:
     """Score every document of ``inputs``; returns the counts printed in the final summary.
@@ -207,7 +118,7 @@ def _run(inputs: Sequence[str], model_dir: Path, output: Path | None, fmt: str, 
          threshold_scale: float, backend: str, summary: Path | None, resume: bool, quiet: bool,
          threads: int | None, stdout: IO[str]) -> dict[str, Any]:
     partial = output.with_name(output.name + ".partial") if output else None
-    model = load_backend(model_dir, backend, batch_size, threads)
+    model = EventClassifier.load(model_dir, backend, batch_size=batch_size, threads=threads).backend
     previous, skip, earlier = "", [], []
     if output is not None and partial is not None and resume:
         source = partial if partial.exists() else output if output.exists() else None
