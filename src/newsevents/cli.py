@@ -158,6 +158,49 @@ def _path(parser: argparse.ArgumentParser, flag: str, default: Path, what: str) 
     parser.add_argument(flag, type=Path, default=default, help=f"{what} (%(default)s)")
 
 
+DESCRIPTION = """\
+Find the events news sentences report: visit, treaty, strike, sentence (a court's), sanction.
+Splits articles into sentences, gives every sentence a score per event type and the types above
+their thresholds, and runs the annotation and training loop behind the model."""
+
+EPILOG = """\
+main commands:
+  predict INPUT...   events of every sentence of .txt files, folders or JSONL (the ONNX model when exported)
+  ls push / pull     send sentences to Label Studio for annotation, export the annotations
+  prepare, train, evaluate, export-onnx, dashboard, review, learning-curve
+                     the pipeline's stages (run them all with `dvc repro`)
+
+`newsevents COMMAND --help` describes each command; from Python: `from newsevents import EventClassifier`."""
+
+
+def version_text(model_dir: Path = P.MODEL_DIR) -> str:
+    """The package version and the default model's (from its folder's newsevents.json)."""
+    import json
+
+    from newsevents import __version__
+    from newsevents.model import META_FILE
+
+    try:
+        model = str(json.loads((model_dir / META_FILE).read_text(encoding="utf-8")).get("version", "unversioned"))
+    except FileNotFoundError:
+        model = "not trained"
+    except (OSError, ValueError, AttributeError) as err:
+        model = f"unreadable ({type(err).__name__})"
+    return f"newsevents {__version__}\nmodel {model_dir}: {model}"
+
+
+class VersionAction(argparse.Action):
+    """``--version``: computed only when asked, so it reads the model folder of the current directory."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the package version and the default model's version, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(version_text())
+        parser.exit()
+
+
 class Parser(argparse.ArgumentParser):
     """Usage errors as one line (what is wrong, and where to read more), exit code 2."""
 
@@ -166,7 +209,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="newsevents", description=__doc__.splitlines()[0])
+    parser = Parser(prog="newsevents", description=DESCRIPTION, epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--params", type=Path, default=P.PARAMS_FILE, help="params file (%(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)
