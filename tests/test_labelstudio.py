@@ -69,10 +69,29 @@ def test_blank_text_is_missing_text(tmp_path, sample):
         parse_export(write(tmp_path, sample))
 
 
-def test_none_together_with_an_event_is_an_error(tmp_path, sample):
+def test_none_together_with_an_event_excludes_that_task_only_and_the_card_counts_it(tmp_path, sample):
+    from newsevents.dataset import prepare
+
     sample[0]["annotations"][0]["result"][0]["value"]["choices"] = ["none", "visit"]
-    with pytest.raises(ExportError, match=rf"task {sample[0]['id']}: 'none' chosen together"):
-        parse_export(write(tmp_path, sample))
+    path = write(tmp_path, sample)
+    parsed = parse_export(path)
+    [slip] = [e for e in parsed.excluded if e["task"] == sample[0]["id"]]
+    assert slip["reason"] == "contradictory choice: 'none' chosen together with event types ['none', 'visit']"
+    assert sample[0]["data"]["sentence_id"] not in {e.id for e in parsed.examples}
+    assert parsed.examples  # the rest of the file still counts
+    _, card = prepare([path], n_folds=2)
+    assert card["excluded"]["by_reason"]["contradictory choice"] == 1
+
+
+def test_pull_lists_contradictory_tasks():
+    from newsevents.annotate import contradictory_tasks
+
+    none_and_visit = {"result": [{"from_name": "events", "type": "choices", "value": {"choices": ["none", "visit"]}}]}
+    visit = {"result": [{"from_name": "events", "type": "choices", "value": {"choices": ["visit"]}}]}
+    tasks = [{"id": 1, "data": {"sentence_id": "a"}, "annotations": [visit]},
+             {"id": 2, "data": {"sentence_id": "b"}, "annotations": [visit, none_and_visit]},
+             {"id": 3, "data": {"sentence_id": "c"}, "annotations": [{**none_and_visit, "was_cancelled": True}]}]
+    assert contradictory_tasks(tasks) == [(2, "b")]
 
 
 def test_tied_annotators_exclude_the_task_and_report_it(tmp_path, sample):

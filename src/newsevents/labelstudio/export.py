@@ -25,6 +25,23 @@ class ExportError(ValueError):
     """An export that cannot be trusted; the message names the file, the task and the problem."""
 
 
+class ContradictoryChoice(ExportError):
+    """An annotation chose "No event" together with event types: a slip of one task, which is
+    excluded (and listed for fixing) rather than a reason to distrust the file."""
+
+
+#: The exclusion reason of a task with a contradictory choice, as the data card counts it.
+CONTRADICTORY = "contradictory choice"
+
+
+def contradictory(annotation: dict[str, Any]) -> bool:
+    """Whether an annotation chose "No event" together with an event type."""
+    chosen = {c for item in annotation.get("result") or [] if isinstance(item, dict)
+              and item.get("from_name") == CONTROL and isinstance(item.get("value"), dict)
+              for c in item["value"].get("choices") or []}
+    return NO_EVENT in chosen and len(chosen) > 1
+
+
 #: Export fields that change while nothing else does ("created_ago": "3 minutes").
 VOLATILE = frozenset({"created_ago"})
 
@@ -120,7 +137,7 @@ def _answer(path: Path, task_id: Any, annotation: dict[str, Any]) -> tuple[str, 
             f"expected some of {list(EVENT_TYPES)} or {NO_EVENT!r}"
         )
     if NO_EVENT in chosen and len(set(chosen)) > 1:
-        raise ExportError(f"{path}: task {task_id}: {NO_EVENT!r} chosen together with event types {chosen}")
+        raise ContradictoryChoice(f"{path}: task {task_id}: {NO_EVENT!r} chosen together with event types {chosen}")
     return tuple(t for t in EVENT_TYPES if t in chosen)
 
 
@@ -163,9 +180,10 @@ def parse_export(path: Path) -> ParsedExport:
     """Validate one export file and turn its tasks into Examples.
 
     Errors (the whole file is untrusted): empty or non-UTF-8 file, not JSON, a task without text,
-    an unknown label or source, "none" chosen with event types, a sentence id seen twice.
+    an unknown label or source, a sentence id seen twice.
     Exclusions (the task is counted in the data card with its reason): no annotation, only
-    cancelled or empty annotations, annotators tied on a type.
+    cancelled or empty annotations, annotators tied on a type, and a "contradictory choice"
+    ("none" chosen with event types), which ``ls push`` lists in a tab for fixing.
 
     An annotation marked ground truth (Label Studio's star) is an adjudication: it settles the
     task whatever the other answers say, and it is left out of annotator agreement, which is
@@ -203,6 +221,12 @@ def parse_export(path: Path) -> ParsedExport:
         for a in annotations:
             _results(path, task_id, a)
         live = [a for a in annotations if not a.get("was_cancelled")]
+        try:
+            for a in live:
+                _answer(path, task_id, a)
+        except ContradictoryChoice as err:
+            exclude(f"{CONTRADICTORY}: {str(err).split(': ', 2)[-1]}")
+            continue
         verdicts = [a for a in (_answer(path, task_id, x) for x in live if x.get("ground_truth")) if a is not None]
         live_answers = [x for x in live if not x.get("ground_truth")]
         answered = [(x.get("completed_by"), _answer(path, task_id, x)) for x in live_answers]
