@@ -355,3 +355,29 @@ def test_contradictory_choice_gets_a_tab_and_pull_lists_it(labelstudio_server, t
     parsed = parse_export(out)
     assert sorted(e.labels for e in parsed.examples) == [(), ("visit",)]
     assert [e["reason"].split(":")[0] for e in parsed.excluded] == ["contradictory choice"]
+
+
+def test_script_hints_reach_this_server_and_reporting_is_off(labelstudio_server):
+    import httpx
+    from pathlib import Path
+
+    from conftest import LS_SCRIPT
+
+    data = Path(labelstudio_server["LABEL_STUDIO_DATA"])
+    env = {**os.environ, "LABEL_STUDIO_PORT": labelstudio_server["LABEL_STUDIO_PORT"], "LABEL_STUDIO_DATA": str(data)}
+    again = subprocess.run([LS_SCRIPT, "start"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    settings = f"LABEL_STUDIO_PORT={labelstudio_server['LABEL_STUDIO_PORT']} LABEL_STUDIO_DATA={data} "
+    assert f'eval "$({settings}scripts/labelstudio.sh env)"' in again.stderr
+    assert f"stop with:  {settings}scripts/labelstudio.sh stop" in again.stderr
+    assert f"log: {data}/server.log" in again.stderr  # not ../../..
+    # Following the printed hint gives this server's token.
+    exports = subprocess.run(["bash", "-c", f'cd {ROOT} && {settings}scripts/labelstudio.sh env'],
+                             capture_output=True, text=True, check=True).stdout
+    assert f"LABEL_STUDIO_API_KEY={labelstudio_server['LABEL_STUDIO_API_KEY']}" in exports
+
+    pid = (data / "server.pid").read_text().strip()
+    environ = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in v)
+    assert environ["SENTRY_DSN"] == environ["FRONTEND_SENTRY_DSN"] == "" and environ["COLLECT_ANALYTICS"] == "false"
+    page = httpx.get(f"{labelstudio_server['LABEL_STUDIO_URL']}/user/login/", timeout=60).text
+    assert "sentry_dsn: null" in page

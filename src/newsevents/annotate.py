@@ -199,3 +199,13 @@ def push_review(issues_file: Path, projects: dict[str, str]) -> None:
         if found is not None:
             n = ls.mark_for_review(client, found.id, [i for i in issues if i["source"] == source])
             logger.info("project %r: %d tasks in the %r tab", title, n, ls.REVIEW_VIEW)
+
+
+def connect_backend(title: str, url: str) -> None:
+    """``ls connect``: register ``newsevents serve`` at ``url`` as the project's ML backend and let
+    Label Studio pre-label each task it opens with the backend's prediction."""
+    client = ls.connect()
+    project_id = ls.require_project(client, title)
+    version = ls.connect_backend(client, project_id, url)
+    logger.info("project %r: ML backend %s (model %s) connected; tasks are pre-labelled as they open",
+                title, url, version)

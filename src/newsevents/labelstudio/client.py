@@ -227,6 +227,26 @@ def pull(client: Any, project_id: int, path: Path) -> int:
     return len(tasks)
 
 
+def connect_backend(client: Any, project_id: int, url: str) -> str:
+    """Register the ML backend at ``url`` with the project (once), switch on pre-labelling with its
+    predictions, and return the model version the backend reported."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    backend = next((b for b in client.ml.list(project=project_id) if b.url.rstrip("/") == url.rstrip("/")), None)
+    try:
+        if backend is None:
+            backend = client.ml.create(project=project_id, url=url, title="newsevents", is_interactive=False)
+        else:
+            backend = client.ml.update(id=backend.id, url=url)  # asks the backend for its version again
+    except ApiError as err:
+        raise LabelStudioError(f"Label Studio could not use the ML backend at {url} (HTTP {err.status_code}: "
+                               f"{str(err.body)[:200]}): is `newsevents serve` running there?") from None
+    version = client.ml.get(id=backend.id).model_version or ""
+    client.projects.update(id=project_id, show_collab_predictions=True, evaluate_predictions_automatically=True,
+                           **({"model_version": version} if version else {}))
+    return version
+
+
 def find_project(client: Any, title: str) -> Any | None:
     """The project called exactly ``title`` (the server's title filter also matches parts), or None."""
     return next((p for p in client.projects.list(title=title) if p.title == title), None)
