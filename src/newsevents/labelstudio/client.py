@@ -236,15 +236,15 @@ def connect_backend(client: Any, project_id: int, url: str) -> str:
     try:
         if backend is None:
             backend = client.ml.create(project=project_id, url=url, title="newsevents", is_interactive=False)
-        else:
-            backend = client.ml.update(id=backend.id, url=url)  # asks the backend for its version again
+        else:  # asks the backend for its version again
+            backend = client.ml.update(id=backend.id, url=url, project=project_id)
     except ApiError as err:
         raise LabelStudioError(f"Label Studio could not use the ML backend at {url} (HTTP {err.status_code}: "
                                f"{str(err.body)[:200]}): is `newsevents serve` running there?") from None
-    version = client.ml.get(id=backend.id).model_version or ""
+    # Label Studio names a live model by its ML backend's title in the project's model_version.
     client.projects.update(id=project_id, show_collab_predictions=True, evaluate_predictions_automatically=True,
-                           **({"model_version": version} if version else {}))
-    return version
+                           model_version=backend.title)
+    return client.ml.get(id=backend.id).model_version or ""
 
 
 def find_project(client: Any, title: str) -> Any | None:

@@ -196,6 +196,8 @@ INSTRUCTIONS_CSS = (
     "<style>.ne-guidelines table { border-collapse: collapse; width: 100%; table-layout: fixed; } "
     ".ne-guidelines td, .ne-guidelines th { border: 1px solid #ccc; padding: 4px; vertical-align: top; "
     "overflow-wrap: anywhere; } .ne-guidelines code { white-space: normal; overflow-wrap: anywhere; } "
+    ".ne-guidelines th:first-child { width: 20%; } .ne-guidelines p, .ne-guidelines li { margin: 0 0 6px; } "
+    ".ne-guidelines h2, .ne-guidelines h3 { margin: 14px 0 6px; } .ne-guidelines ol { padding-left: 24px; } "
     ".ne-guidelines { overflow-wrap: anywhere; }</style>"
 )
 
