@@ -266,3 +266,33 @@ def test_uncertainty_selection_with_a_random_share():
     assert picked == select_tasks(tasks, margins, "uncertain", 20, seed=3, random_share=0.25)
     with pytest.raises(ValueError, match="random share"):
         select_tasks(tasks, margins, "uncertain", 20, seed=3, random_share=1.5)
+
+
+def test_changes_to_the_models_answers_are_counted_per_version_and_type(tmp_path):
+    from newsevents.labelstudio.export import model_changes
+
+    def choice(*labels):
+        return [{"from_name": "events", "to_name": "text", "type": "choices", "value": {"choices": list(labels)}}]
+
+    def task(i, predicted, version, *answers):
+        pred = {"id": 100 + i, "model_version": version, "result": choice(*predicted)}
+        return {"id": i, "data": {"text": f"sentence {i}", "sentence_id": f"s{i}"}, "predictions": [pred["id"]],
+                "annotations": [{"id": 10 * i + n, "completed_by": n, "result": choice(*a), "prediction": pred}
+                                for n, a in enumerate(answers)]}
+
+    tasks = [task(1, ["visit"], "m1", ["visit"]),  # accepted
+             task(2, ["visit", "treaty"], "m1", ["visit"]),  # treaty removed
+             task(3, ["none"], "m2", ["strike"]),  # strike added
+             task(4, ["strike"], "first-pass", ["visit"]),  # a first-pass review, counted elsewhere
+             {"id": 5, "data": {"text": "s", "sentence_id": "s5"}, "annotations": [{"result": choice("visit")}]}]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks))
+    parsed = parse_export(path)
+    assert [a["sentence_id"] for a in parsed.model_answers] == ["s1", "s2", "s3"]
+    counts = model_changes(parsed.model_answers)
+    assert list(counts) == ["m1", "m2"]
+    assert counts["m1"]["answers"] == 2 and counts["m1"]["unchanged"] == 1
+    assert counts["m1"]["per_type"]["visit"] == {"accepted": 2, "added": 0, "removed": 0}
+    assert counts["m1"]["per_type"]["treaty"] == {"accepted": 0, "added": 0, "removed": 1}
+    assert counts["m2"]["per_type"]["strike"] == {"accepted": 0, "added": 1, "removed": 0}
+    assert counts["m2"]["unchanged"] == 0

@@ -76,6 +76,8 @@ class ParsedExport:
     multi: list[dict[str, Any]] = field(default_factory=list)
     # Gold tasks that arrived with first-pass labels: {sentence_id, source, first_pass, labels, reason}
     reviewed: list[dict[str, Any]] = field(default_factory=list)
+    # Answers given from a model's pre-annotation: {sentence_id, model_version, predicted, labels}
+    model_answers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_export(path: Path) -> list[dict[str, Any]]:
@@ -164,6 +166,34 @@ def _first_pass(path: Path, task: dict[str, Any]) -> tuple[str, ...] | None:
     return None
 
 
+def _from_model(path: Path, task_id: Any, annotation: dict[str, Any]) -> tuple[str, tuple[str, ...]] | None:
+    """(model version, its answer) of the model prediction this annotation was made from, or None
+    (made from scratch, or from first-pass labels, which ``reviewed`` counts)."""
+    pred = annotation.get("prediction")
+    if not isinstance(pred, dict) or not pred.get("model_version") or pred["model_version"] == FIRST_PASS:
+        return None
+    return str(pred["model_version"]), _answer(path, task_id, pred) or ()
+
+
+def model_changes(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per model version and type, how annotators treated the model's answer: ``accepted`` (the
+    model ticked it, so did they), ``removed`` (the model ticked it, they did not), ``added`` (they
+    ticked what the model did not); and how many answers were left exactly as the model gave them."""
+    out: dict[str, Any] = {}
+    for a in answers:
+        version = out.setdefault(a["model_version"], {
+            "answers": 0, "unchanged": 0, "per_type": {t: {"accepted": 0, "added": 0, "removed": 0} for t in EVENT_TYPES}})
+        predicted, labels = set(a["predicted"]), set(a["labels"])
+        version["answers"] += 1
+        version["unchanged"] += predicted == labels
+        for t in EVENT_TYPES:
+            kind = "accepted" if t in predicted and t in labels else "removed" if t in predicted else \
+                "added" if t in labels else None
+            if kind:
+                version["per_type"][t][kind] += 1
+    return dict(sorted(out.items()))
+
+
 def resolve(answers: Sequence[tuple[str, ...]]) -> tuple[str, ...] | None:
     """Per-type majority over annotators' answers; None when any type is tied."""
     votes = Counter(t for a in answers for t in set(a))
@@ -230,6 +260,11 @@ def parse_export(path: Path) -> ParsedExport:
         verdicts = [a for a in (_answer(path, task_id, x) for x in live if x.get("ground_truth")) if a is not None]
         live_answers = [x for x in live if not x.get("ground_truth")]
         answered = [(x.get("completed_by"), _answer(path, task_id, x)) for x in live_answers]
+        for x, (_, answer) in zip(live_answers, answered):
+            made_from = _from_model(path, task_id, x)
+            if made_from is not None and answer is not None:
+                parsed.model_answers.append({"sentence_id": sid, "model_version": made_from[0],
+                                             "predicted": list(made_from[1]), "labels": list(answer)})
         answers = [a for _, a in answered if a is not None]
         by_annotator = {str(who): list(a) for who, a in answered if a is not None and who is not None}
         if len(by_annotator) >= 2:
