@@ -1,8 +1,6 @@
 """What an annotator meets in Label Studio, in headless Chromium: the guidelines and the pre-ticked answer."""
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -10,7 +8,7 @@ import pytest
 
 from newsevents.labelstudio import client as ls
 
-from conftest import ROOT
+from conftest import ROOT, model_copy
 from ls_browser import ARTIFACTS, close_instructions, labeling_stream, ticked
 
 pytestmark = pytest.mark.labelstudio
@@ -18,11 +16,8 @@ pytestmark = pytest.mark.labelstudio
 
 def model_with(tiny_model_dir, path, version: str, threshold: float):
     """The tiny model under another version whose thresholds force its answer (0.99: none, 0.01: all)."""
-    shutil.copytree(tiny_model_dir, path)
-    meta = json.loads((path / "newsevents.json").read_text())
-    meta.update(version=version, thresholds=dict.fromkeys(meta["thresholds"], threshold))
-    (path / "newsevents.json").write_text(json.dumps(meta))
-    return path
+    return model_copy(tiny_model_dir, path, version=version,
+                      thresholds=dict.fromkeys(["visit", "treaty", "strike", "sentence", "sanction"], threshold))
 
 
 def test_readable_guidelines_and_the_newest_models_answer_pre_ticked(labelstudio_server, tiny_model_dir, tmp_path):

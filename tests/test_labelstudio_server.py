@@ -12,7 +12,7 @@ from newsevents.labelstudio.client import LabelStudioError
 from newsevents.labelstudio.export import parse_export
 from newsevents.labelstudio.tasks import choices_result
 
-from conftest import ROOT, _free_port
+from conftest import ROOT, _free_port, model_copy
 
 pytestmark = pytest.mark.labelstudio
 N_SEED_SENTENCES = 153
@@ -131,8 +131,6 @@ def test_unreachable_server_is_a_one_line_error():
 
 
 def test_pre_annotations_new_model_versions_and_no_duplicates(labelstudio_server, tiny_model_dir, tmp_path):
-    import shutil
-
     env = env_with(labelstudio_server)
     article = tmp_path / "articles" / "new_article.txt"
     article.parent.mkdir()
@@ -141,11 +139,7 @@ def test_pre_annotations_new_model_versions_and_no_duplicates(labelstudio_server
     args = ("ls", "push", str(article.parent), "--project", "assisted", "--predictions", "--model")
     first = newsevents(*args, str(tiny_model_dir), env=env)
     assert first.returncode == 0, first.stderr
-    newer = tmp_path / "newer"
-    shutil.copytree(tiny_model_dir, newer)
-    meta = json.loads((newer / "newsevents.json").read_text())
-    meta["version"] = "tiny-test-2"
-    (newer / "newsevents.json").write_text(json.dumps(meta))
+    newer = model_copy(tiny_model_dir, tmp_path / "newer", version="tiny-test-2")
     second = newsevents(*args, str(newer), env=env)
     assert second.returncode == 0, second.stderr
     assert "imported 0 new tasks, 4 already there" in second.stderr
@@ -283,8 +277,6 @@ def _next_task(server, project_id: int) -> dict:
 
 
 def test_the_labeling_stream_pre_ticks_the_newest_pushed_model(labelstudio_server, tiny_model_dir, tmp_path):
-    import shutil
-
     env = env_with(labelstudio_server)
     articles = tmp_path / "articles"
     articles.mkdir()
@@ -292,11 +284,7 @@ def test_the_labeling_stream_pre_ticks_the_newest_pushed_model(labelstudio_serve
     args = ("ls", "push", str(articles), "--project", "stream", "--predictions", "--model")
     first = newsevents(*args, str(tiny_model_dir), env=env)
     assert first.returncode == 0, first.stderr
-    newer = tmp_path / "newer"
-    shutil.copytree(tiny_model_dir, newer)
-    meta = json.loads((newer / "newsevents.json").read_text())
-    meta["version"] = "tiny-test-2"
-    (newer / "newsevents.json").write_text(json.dumps(meta))
+    newer = model_copy(tiny_model_dir, tmp_path / "newer", version="tiny-test-2")
     (articles / "b.txt").write_text("A court jailed two smugglers for six years.", encoding="utf-8")
     second = newsevents(*args, str(newer), env=env)
     assert second.returncode == 0, second.stderr

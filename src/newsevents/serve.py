@@ -1,7 +1,8 @@
 """``newsevents serve``: the model as a Label Studio ML backend.
 
 Speaks the small protocol of HumanSignal's label-studio-ml-backend (``GET /health``, ``POST
-/setup``, ``/predict``, ``/webhook``, ``/train``) without its SDK. Predictions come from
+/setup``, ``/predict``, ``/webhook``) without its SDK. Label Studio 1.23 sends "Start training" as a
+``START_TRAINING`` webhook (its older ``/train`` call is not served). Predictions come from
 ``labelstudio.answers.model_answers``, the path ``ls push --predictions`` uses, so a task gets the
 same answer either way. Label Studio's "Start training" and its annotation webhooks start a
 ``training_jobs`` job; when it succeeds the backend reloads the model folder.
@@ -148,27 +149,7 @@ def create_app(model: ServedModel, jobs: TrainingJobs | None) -> FastAPI:
             return {"status": "ignored", "event": event}
         return start_training(event, project_title(body))
 
-    @app.post("/train", status_code=201)
-    async def train(request: Request) -> dict[str, Any]:
-        """Label Studio's "Start training" when its webhook flag is off: the project as ``id.created``."""
-        body = await body_of(request)
-        project = body.get("project") if isinstance(body, dict) else None
-        if not isinstance(project, str):
-            raise BadRequest("expected 'project' as Label Studio sends it ('<id>.<created>')")
-        title = project_title_by_id(project.split(".", 1)[0])
-        return start_training("START_TRAINING", title)
-
     return app
-
-
-def project_title_by_id(project_id: str) -> str:
-    """The title of a project by id, asked of the Label Studio server the CLI is connected to."""
-    from newsevents.labelstudio.client import connect
-
-    try:
-        return connect().projects.get(id=int(project_id)).title
-    except ValueError:
-        raise BadRequest(f"project id {project_id!r} is not a number") from None
 
 
 def main(model_dir: Path, backend: str, host: str, port: int, train_command: str | None, log_path: Path,
