@@ -26,8 +26,20 @@ URL="http://127.0.0.1:${PORT}"
 CREDENTIALS="$DATA/credentials.env"
 PIDFILE="$DATA/server.pid"
 LOG="$DATA/server.log"
-SHOWN_LOG=$(realpath -m --relative-to=. "$LOG")
+# The log as a person can open it: relative inside the project, absolute elsewhere (no ../../..).
+case "$LOG" in "$PWD"/*) SHOWN_LOG=${LOG#"$PWD"/} ;; *) SHOWN_LOG=$LOG ;; esac
+# The settings that reach this server again, for the hints we print: empty for the defaults.
+SETTINGS=""
+[ "$PORT" = 8080 ] || SETTINGS+="LABEL_STUDIO_PORT=$PORT "
+[ "$DATA" = "$(realpath -m .labelstudio)" ] || SETTINGS+="LABEL_STUDIO_DATA=$(printf %q "$DATA") "
 STARTUP_SECONDS=${LABEL_STUDIO_STARTUP_SECONDS:-300}
+# Label Studio refuses ML backends and webhooks on reserved networks (SSRF protection). Its own list
+# (core/utils/io.py), less loopback: `newsevents serve` runs on this machine; every other reserved
+# network stays blocked.
+BANNED_SUBNETS="0.0.0.0/8,10.0.0.0/8,100.64.0.0/10,169.254.0.0/16,172.16.0.0/12,192.0.0.0/24,192.0.2.0/24,\
+192.88.99.0/24,192.168.0.0/16,198.18.0.0/15,198.51.100.0/24,203.0.113.0/24,224.0.0.0/4,233.252.0.0/24,\
+240.0.0.0/4,255.255.255.255/32,::/128,::ffff:0:0/96,::ffff:0:0:0/96,64:ff9b::/96,64:ff9b:1::/48,100::/64,\
+2001:0000::/32,2001:20::/28,2001:db8::/32,2002::/16,fc00::/7,fe80::/10,ff00::/8"
 
 install() {
   if [ -x "$VENV/bin/label-studio" ] && cmp -s constraints-labelstudio.txt "$VENV/.installed"; then
@@ -81,7 +93,7 @@ start() {
   install
   credentials
   if running; then
-    echo "Label Studio is already running at $URL (pid $(cat "$PIDFILE"))." >&2
+    echo "Label Studio is already running at $URL (pid $(cat "$PIDFILE"), log: $SHOWN_LOG)." >&2
   else
     make_data_dir
     # Secrets reach the server through its environment only, never its command line.
@@ -92,6 +104,10 @@ start() {
     LABEL_STUDIO_PASSWORD="$LABEL_STUDIO_PASSWORD" \
     LABEL_STUDIO_USER_TOKEN="$LABEL_STUDIO_USER_TOKEN" \
     COLLECT_ANALYTICS=false \
+    SENTRY_DSN= \
+    USE_DEFAULT_BANNED_SUBNETS=false \
+    USER_ADDITIONAL_BANNED_SUBNETS="$BANNED_SUBNETS" \
+    FRONTEND_SENTRY_DSN= \
       nohup "$VENV/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$PORT" \
         --data-dir "$DATA" --enable-legacy-api-token > "$LOG" 2>&1 < /dev/null &
     echo $! > "$PIDFILE"
@@ -113,11 +129,13 @@ start() {
       exit 1
     fi
   fi
+  local stop_hint="make labelstudio-stop"
+  [ -z "$SETTINGS" ] || stop_hint="${SETTINGS}scripts/labelstudio.sh stop"
   cat >&2 <<MSG
 Label Studio is up: $URL
   log in as:  $LABEL_STUDIO_USERNAME  /  $LABEL_STUDIO_PASSWORD
-  for the CLI: eval "\$(scripts/labelstudio.sh env)"   then   newsevents ls push
-  stop with:  make labelstudio-stop
+  for the CLI: eval "\$(${SETTINGS}scripts/labelstudio.sh env)"   then   newsevents ls push
+  stop with:  $stop_hint
 MSG
 }
 
@@ -129,12 +147,18 @@ stop() {
     kill -9 "$pid" 2>/dev/null || true
     echo "Label Studio stopped." >&2
   else
-    echo "Label Studio is not running." >&2
+    echo "Label Studio is not running (data folder $DATA)." >&2
   fi
   rm -f "$PIDFILE"
 }
 
 env_exports() {
+  # Only the token of a server that was started: a fresh credentials file here would hold a token
+  # no running server knows.
+  if [ ! -f "$CREDENTIALS" ]; then
+    echo "no Label Studio credentials in $DATA: start it first (${SETTINGS}scripts/labelstudio.sh start), or set LABEL_STUDIO_DATA and LABEL_STUDIO_PORT to those it was started with" >&2
+    exit 1
+  fi
   credentials
   printf 'export LABEL_STUDIO_URL=%q\n' "$URL"
   printf 'export LABEL_STUDIO_API_KEY=%q\n' "$LABEL_STUDIO_USER_TOKEN"

@@ -103,6 +103,17 @@ def tiny_model_dir(tiny_base: str, tmp_path_factory: pytest.TempPathFactory) -> 
     return directory
 
 
+def model_copy(source: Path, target: Path, **meta) -> Path:
+    """A copy of a model folder with ``meta`` (version, thresholds…) changed in its newsevents.json."""
+    import json
+    import shutil
+
+    shutil.copytree(source, target)
+    found = json.loads((target / "newsevents.json").read_text())
+    (target / "newsevents.json").write_text(json.dumps({**found, **meta}))
+    return target
+
+
 def interrupted_after(n: int, real):
     """``real`` (a generator function) that raises KeyboardInterrupt before its ``n``-th item,
     as Ctrl-C in the middle of a run would."""

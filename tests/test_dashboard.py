@@ -322,3 +322,15 @@ def test_learning_curve_lines_rise_with_the_points_and_the_table_lists_them(repo
     for cell in ("25%", "120", "0.610", "100%", "480", "0.830"):
         assert f">{cell}<" in section, cell
     assert 'id="learning-curve"' not in render_dashboard(report, card, errors)
+
+
+def test_data_card_shows_changes_to_the_models_answers(report, card, errors):
+    from newsevents.labelstudio.export import model_changes
+
+    assert 'id="model-changes"' not in render_dashboard(report, card, errors)
+    card["model_changes"] = model_changes([
+        {"sentence_id": "a", "model_version": "m1", "predicted": ["visit", "treaty"], "labels": ["visit"]},
+        {"sentence_id": "b", "model_version": "m1", "predicted": [], "labels": ["strike"]}])
+    page = render_dashboard(report, card, errors)
+    part = re.search(r'<div id="model-changes">(.*?)</div>', page, re.S).group(1)
+    assert "<td>m1</td><td>2</td><td>0</td><td>✓1 +0 −0</td><td>✓0 +0 −1</td><td>✓0 +1 −0</td>" in part

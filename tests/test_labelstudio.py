@@ -69,10 +69,29 @@ def test_blank_text_is_missing_text(tmp_path, sample):
         parse_export(write(tmp_path, sample))
 
 
-def test_none_together_with_an_event_is_an_error(tmp_path, sample):
+def test_none_together_with_an_event_excludes_that_task_only_and_the_card_counts_it(tmp_path, sample):
+    from newsevents.dataset import prepare
+
     sample[0]["annotations"][0]["result"][0]["value"]["choices"] = ["none", "visit"]
-    with pytest.raises(ExportError, match=rf"task {sample[0]['id']}: 'none' chosen together"):
-        parse_export(write(tmp_path, sample))
+    path = write(tmp_path, sample)
+    parsed = parse_export(path)
+    [slip] = [e for e in parsed.excluded if e["task"] == sample[0]["id"]]
+    assert slip["reason"] == "contradictory choice: 'none' chosen together with event types ['none', 'visit']"
+    assert sample[0]["data"]["sentence_id"] not in {e.id for e in parsed.examples}
+    assert parsed.examples  # the rest of the file still counts
+    _, card = prepare([path], n_folds=2)
+    assert card["excluded"]["by_reason"]["contradictory choice"] == 1
+
+
+def test_pull_lists_contradictory_tasks():
+    from newsevents.annotate import contradictory_tasks
+
+    none_and_visit = {"result": [{"from_name": "events", "type": "choices", "value": {"choices": ["none", "visit"]}}]}
+    visit = {"result": [{"from_name": "events", "type": "choices", "value": {"choices": ["visit"]}}]}
+    tasks = [{"id": 1, "data": {"sentence_id": "a"}, "annotations": [visit]},
+             {"id": 2, "data": {"sentence_id": "b"}, "annotations": [visit, none_and_visit]},
+             {"id": 3, "data": {"sentence_id": "c"}, "annotations": [{**none_and_visit, "was_cancelled": True}]}]
+    assert contradictory_tasks(tasks) == [(2, "b")]
 
 
 def test_tied_annotators_exclude_the_task_and_report_it(tmp_path, sample):
@@ -247,3 +266,33 @@ def test_uncertainty_selection_with_a_random_share():
     assert picked == select_tasks(tasks, margins, "uncertain", 20, seed=3, random_share=0.25)
     with pytest.raises(ValueError, match="random share"):
         select_tasks(tasks, margins, "uncertain", 20, seed=3, random_share=1.5)
+
+
+def test_changes_to_the_models_answers_are_counted_per_version_and_type(tmp_path):
+    from newsevents.labelstudio.export import model_changes
+
+    def choice(*labels):
+        return [{"from_name": "events", "to_name": "text", "type": "choices", "value": {"choices": list(labels)}}]
+
+    def task(i, predicted, version, *answers):
+        pred = {"id": 100 + i, "model_version": version, "result": choice(*predicted)}
+        return {"id": i, "data": {"text": f"sentence {i}", "sentence_id": f"s{i}"}, "predictions": [pred["id"]],
+                "annotations": [{"id": 10 * i + n, "completed_by": n, "result": choice(*a), "prediction": pred}
+                                for n, a in enumerate(answers)]}
+
+    tasks = [task(1, ["visit"], "m1", ["visit"]),  # accepted
+             task(2, ["visit", "treaty"], "m1", ["visit"]),  # treaty removed
+             task(3, ["none"], "m2", ["strike"]),  # strike added
+             task(4, ["strike"], "first-pass", ["visit"]),  # a first-pass review, counted elsewhere
+             {"id": 5, "data": {"text": "s", "sentence_id": "s5"}, "annotations": [{"result": choice("visit")}]}]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks))
+    parsed = parse_export(path)
+    assert [a["sentence_id"] for a in parsed.model_answers] == ["s1", "s2", "s3"]
+    counts = model_changes(parsed.model_answers)
+    assert list(counts) == ["m1", "m2"]
+    assert counts["m1"]["answers"] == 2 and counts["m1"]["unchanged"] == 1
+    assert counts["m1"]["per_type"]["visit"] == {"accepted": 2, "added": 0, "removed": 0}
+    assert counts["m1"]["per_type"]["treaty"] == {"accepted": 0, "added": 0, "removed": 1}
+    assert counts["m2"]["per_type"]["strike"] == {"accepted": 0, "added": 1, "removed": 0}
+    assert counts["m2"]["unchanged"] == 0

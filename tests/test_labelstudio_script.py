@@ -31,9 +31,17 @@ def test_credentials_are_read_as_data_not_run_as_shell_code(tmp_path):
 
 def test_the_data_folder_is_private(tmp_path):
     data = tmp_path / "ls"
+    data.mkdir(mode=0o755)  # an older, open folder is closed again
+    (data / "credentials.env").write_text("LABEL_STUDIO_USER_TOKEN=0123\n", encoding="utf-8")
     assert run_script("env", data=data).returncode == 0
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
-    assert stat.S_IMODE((data / "credentials.env").stat().st_mode) == 0o600
-    data.chmod(0o755)  # an older, open folder is closed again
-    assert run_script("env", data=data).returncode == 0
-    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def test_env_of_a_server_never_started_is_an_error_not_a_new_token(tmp_path):
+    data = tmp_path / "ls"
+    result = run_script("env", data=data)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == (
+        f"no Label Studio credentials in {data}: start it first (LABEL_STUDIO_PORT=8999 LABEL_STUDIO_DATA={data} "
+        "scripts/labelstudio.sh start), or set LABEL_STUDIO_DATA and LABEL_STUDIO_PORT to those it was started with")
+    assert not (data / "credentials.env").exists()

@@ -12,7 +12,7 @@ from newsevents.labelstudio.client import LabelStudioError
 from newsevents.labelstudio.export import parse_export
 from newsevents.labelstudio.tasks import choices_result
 
-from conftest import ROOT, _free_port
+from conftest import ROOT, _free_port, model_copy
 
 pytestmark = pytest.mark.labelstudio
 N_SEED_SENTENCES = 153
@@ -131,8 +131,6 @@ def test_unreachable_server_is_a_one_line_error():
 
 
 def test_pre_annotations_new_model_versions_and_no_duplicates(labelstudio_server, tiny_model_dir, tmp_path):
-    import shutil
-
     env = env_with(labelstudio_server)
     article = tmp_path / "articles" / "new_article.txt"
     article.parent.mkdir()
@@ -141,11 +139,7 @@ def test_pre_annotations_new_model_versions_and_no_duplicates(labelstudio_server
     args = ("ls", "push", str(article.parent), "--project", "assisted", "--predictions", "--model")
     first = newsevents(*args, str(tiny_model_dir), env=env)
     assert first.returncode == 0, first.stderr
-    newer = tmp_path / "newer"
-    shutil.copytree(tiny_model_dir, newer)
-    meta = json.loads((newer / "newsevents.json").read_text())
-    meta["version"] = "tiny-test-2"
-    (newer / "newsevents.json").write_text(json.dumps(meta))
+    newer = model_copy(tiny_model_dir, tmp_path / "newer", version="tiny-test-2")
     second = newsevents(*args, str(newer), env=env)
     assert second.returncode == 0, second.stderr
     assert "imported 0 new tasks, 4 already there" in second.stderr
@@ -266,3 +260,112 @@ def test_the_server_command_line_shows_no_secret(labelstudio_server):
     assert credentials["LABEL_STUDIO_PASSWORD"] not in cmdline
     assert credentials["LABEL_STUDIO_USER_TOKEN"] not in cmdline
     assert oct(data.stat().st_mode & 0o777) == "0o700"
+
+
+def _client(server):
+    return ls.connect(server["LABEL_STUDIO_URL"], server["LABEL_STUDIO_API_KEY"])
+
+
+def _next_task(server, project_id: int) -> dict:
+    """The task the labeling stream opens next, as the annotator's browser gets it."""
+    import httpx
+
+    reply = httpx.get(f"{server['LABEL_STUDIO_URL']}/api/projects/{project_id}/next",
+                      headers={"Authorization": f"Token {server['LABEL_STUDIO_API_KEY']}"}, timeout=60)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def test_the_labeling_stream_pre_ticks_the_newest_pushed_model(labelstudio_server, tiny_model_dir, tmp_path):
+    env = env_with(labelstudio_server)
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "a.txt").write_text("The foreign minister arrived in Lima on Monday. Markets were calm.", encoding="utf-8")
+    args = ("ls", "push", str(articles), "--project", "stream", "--predictions", "--model")
+    first = newsevents(*args, str(tiny_model_dir), env=env)
+    assert first.returncode == 0, first.stderr
+    newer = model_copy(tiny_model_dir, tmp_path / "newer", version="tiny-test-2")
+    (articles / "b.txt").write_text("A court jailed two smugglers for six years.", encoding="utf-8")
+    second = newsevents(*args, str(newer), env=env)
+    assert second.returncode == 0, second.stderr
+    assert "updated" not in second.stderr  # the server kept the rendered guidelines as sent
+    assert "now shows the predictions of model tiny-test-2" in second.stderr
+
+    client = _client(labelstudio_server)
+    project = ls.find_project(client, "stream")
+    assert project.model_version == "tiny-test-2"
+    assert "<table>" in project.expert_instruction and "<pre>" not in project.expert_instruction
+    tasks = {t.id: t for t in client.tasks.list(project=project.id, page_size=100, fields="all")}
+    assert len(tasks) == 3
+    offered = _next_task(labelstudio_server, project.id)
+    assert [p["model_version"] for p in offered["predictions"]] == ["tiny-test-2"]
+    [expected] = [p if isinstance(p, dict) else p.dict() for p in tasks[offered["id"]].predictions
+                  if (p if isinstance(p, dict) else p.dict())["model_version"] == "tiny-test-2"]
+    assert offered["predictions"][0]["result"][0]["value"]["choices"] == expected["result"][0]["value"]["choices"]
+    assert 0.0 <= offered["predictions"][0]["score"] <= 1.0
+
+    [view] = [v for v in client.views.list(project=project.id) if v.data.get("title") == ls.UNCERTAIN_VIEW]
+    assert view.data["ordering"] == ["tasks:data.uncertainty"]
+    assert view.data["columnsDisplayType"] == {"tasks:data.uncertainty": "Number", "tasks:data.selection_rank": "Number"}
+    hidden = set(view.data["hiddenColumns"]["explore"])
+    assert not hidden & {"tasks:predictions_score", "tasks:predictions_model_versions", "tasks:data.uncertainty"}
+
+
+def test_contradictory_choice_gets_a_tab_and_pull_lists_it(labelstudio_server, tmp_path):
+    env = env_with(labelstudio_server)
+    config = (ROOT / "labels" / "config.xml").read_text(encoding="utf-8")
+    client = _client(labelstudio_server)
+    # A project made with the earlier config, whose "No event" choice read "none": its answers stay valid.
+    project_id = ls.ensure_project(client, "slips", config.replace('value="No event"', 'value="none"'))
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "a.txt").write_text("The minister arrived in Lima. Markets were calm. Rain fell.", encoding="utf-8")
+    assert newsevents("ls", "push", str(articles), "--project", "slips", env=env).returncode == 0
+    tasks = sorted(client.tasks.list(project=project_id, page_size=100), key=lambda t: t.id)
+    client.annotations.create(id=tasks[0].id, result=choices_result(["visit"]))
+    client.annotations.create(id=tasks[1].id, result=choices_result([]))  # "none"
+    slip = choices_result(["visit"])
+    slip[0]["value"]["choices"] = ["visit", "none"]
+    client.annotations.create(id=tasks[2].id, result=slip)
+
+    again = newsevents("ls", "push", str(articles), "--project", "slips", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "1 task(s) chose 'No event' with an event type" in again.stderr
+    assert ls.find_project(client, "slips").label_config.count('alias="none"') == 1  # the new config took
+    [view] = [v for v in client.views.list(project=project_id) if v.data.get("title") == ls.CONTRADICTION_VIEW]
+    listed = client.tasks.list(project=project_id, view=view.id, page_size=100)
+    assert [t.id for t in listed] == [tasks[2].id]
+
+    out = tmp_path / "slips.json"
+    pulled = newsevents("ls", "pull", "--project", "slips", "--output", str(out), env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert f"task {tasks[2].id} ({tasks[2].data['sentence_id']})" in pulled.stderr
+    parsed = parse_export(out)
+    assert sorted(e.labels for e in parsed.examples) == [(), ("visit",)]
+    assert [e["reason"].split(":")[0] for e in parsed.excluded] == ["contradictory choice"]
+
+
+def test_script_hints_reach_this_server_and_reporting_is_off(labelstudio_server):
+    import httpx
+    from pathlib import Path
+
+    from conftest import LS_SCRIPT
+
+    data = Path(labelstudio_server["LABEL_STUDIO_DATA"])
+    env = {**os.environ, "LABEL_STUDIO_PORT": labelstudio_server["LABEL_STUDIO_PORT"], "LABEL_STUDIO_DATA": str(data)}
+    again = subprocess.run([LS_SCRIPT, "start"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    settings = f"LABEL_STUDIO_PORT={labelstudio_server['LABEL_STUDIO_PORT']} LABEL_STUDIO_DATA={data} "
+    assert f'eval "$({settings}scripts/labelstudio.sh env)"' in again.stderr
+    assert f"stop with:  {settings}scripts/labelstudio.sh stop" in again.stderr
+    assert f"log: {data}/server.log" in again.stderr  # not ../../..
+    # Following the printed hint gives this server's token.
+    exports = subprocess.run(["bash", "-c", f'cd {ROOT} && {settings}scripts/labelstudio.sh env'],
+                             capture_output=True, text=True, check=True).stdout
+    assert f"LABEL_STUDIO_API_KEY={labelstudio_server['LABEL_STUDIO_API_KEY']}" in exports
+
+    pid = (data / "server.pid").read_text().strip()
+    environ = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in v)
+    assert environ["SENTRY_DSN"] == environ["FRONTEND_SENTRY_DSN"] == "" and environ["COLLECT_ANALYTICS"] == "false"
+    page = httpx.get(f"{labelstudio_server['LABEL_STUDIO_URL']}/user/login/", timeout=60).text
+    assert "sentry_dsn: null" in page

@@ -19,6 +19,7 @@ from newsevents.jsonl import read_jsonl
 from newsevents.labelstudio import client as ls
 from newsevents.labelstudio import tasks as lt
 from newsevents.labelstudio.config import FIRST_PASS
+from newsevents.labelstudio.export import contradictory, read_export
 
 logger = logging.getLogger(__name__)
 
@@ -71,20 +72,18 @@ def pre_annotate(tasks: list[dict[str, Any]], model_dir: Path, select: str, limi
     random sample), and give each the model's answer as a prediction. Returns (kept tasks,
     predictions by sentence id); each prediction carries the model version."""
     from newsevents.classifier import EventClassifier
-    from newsevents.thresholds import apply_thresholds, uncertainty
+    from newsevents.labelstudio.answers import model_answers
 
     backend = EventClassifier.load(model_dir).backend  # the ONNX export when it is of this model, as predict
-    scores = backend.scores([t["text"] for t in tasks])
-    margins = uncertainty(scores, backend.thresholds)
-    labels = apply_thresholds(scores, backend.thresholds)
-    keep = lt.select_tasks(tasks, margins, select, limit, seed, random_share)
+    answers = model_answers(backend, [t["text"] for t in tasks])
+    keep = lt.select_tasks(tasks, [a.margin for a in answers], select, limit, seed, random_share)
     predictions = {}
     for rank, i in enumerate(keep, 1):
-        tasks[i]["uncertainty"] = round(float(margins[i]), 4)
+        tasks[i]["uncertainty"] = round(answers[i].margin, 4)
         if select != "all":
             tasks[i]["selection_rank"] = rank
-        predictions[tasks[i]["sentence_id"]] = lt.prediction(labels[i], margins[i], backend.version)
-    logger.info("scored %d sentences with model %s; importing %d (%s)", len(scores), backend.version, len(keep), select)
+        predictions[tasks[i]["sentence_id"]] = lt.prediction(answers[i], backend.version)
+    logger.info("scored %d sentences with model %s; importing %d (%s)", len(answers), backend.version, len(keep), select)
     return [tasks[i] for i in keep], predictions
 
 
@@ -133,6 +132,15 @@ def push_round(project: Project, inputs: Sequence[Path], source: str, context: i
     if predictions and present:
         n = ls.add_predictions(client, project_id, model_predictions)
         logger.info("added the model's predictions to %d existing tasks", n)
+    if model_predictions:
+        version = next(iter(model_predictions.values()))["model_version"]
+        ls.set_model_version(client, project_id, version)
+        ls.ensure_view(client, project_id, ls.UNCERTAIN_VIEW, "uncertainty", shown=("selection_rank",))
+        logger.info("project %r now shows the predictions of model %s", project.title, version)
+    flagged = ls.mark_contradictions(client, project_id)
+    if flagged:
+        logger.warning("project %r: %d task(s) chose 'No event' with an event type: fix them in the %r tab",
+                       project.title, flagged, ls.CONTRADICTION_VIEW)
 
 
 def push_labelled(project: Project, rows_file: Path, source: str) -> None:
@@ -168,7 +176,18 @@ def pull(title: str, output: Path) -> int:
     client = ls.connect()
     n = ls.pull(client, ls.require_project(client, title), output)
     logger.info("wrote %d tasks of project %r to %s", n, title, output)
+    bad = contradictory_tasks(read_export(output))
+    if bad:
+        logger.warning("%d task(s) chose 'No event' together with an event type; `newsevents prepare` leaves "
+                       "them out until fixed (`ls push` lists them in the %r tab): %s",
+                       len(bad), ls.CONTRADICTION_VIEW, ", ".join(f"task {i} ({sid})" for i, sid in bad))
     return n
+
+
+def contradictory_tasks(tasks: Sequence[dict[str, Any]]) -> list[tuple[Any, str]]:
+    """(task id, sentence id) of each exported task with a live contradictory annotation."""
+    return [(t.get("id"), (t.get("data") or {}).get("sentence_id", "")) for t in tasks
+            if any(contradictory(a) for a in t.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled"))]
 
 
 def push_review(issues_file: Path, projects: dict[str, str]) -> None:
@@ -180,3 +199,13 @@ def push_review(issues_file: Path, projects: dict[str, str]) -> None:
         if found is not None:
             n = ls.mark_for_review(client, found.id, [i for i in issues if i["source"] == source])
             logger.info("project %r: %d tasks in the %r tab", title, n, ls.REVIEW_VIEW)
+
+
+def connect_backend(title: str, url: str) -> None:
+    """``ls connect``: register ``newsevents serve`` at ``url`` as the project's ML backend and let
+    Label Studio pre-label each task it opens with the backend's prediction."""
+    client = ls.connect()
+    project_id = ls.require_project(client, title)
+    version = ls.connect_backend(client, project_id, url)
+    logger.info("project %r: ML backend %s (model %s) connected; tasks are pre-labelled as they open",
+                title, url, version)

@@ -19,6 +19,10 @@ from newsevents import paths as P
 logger = logging.getLogger("newsevents")
 
 DEFAULT_PROJECT = "seeds"
+#: What `serve`'s training job runs after pulling the project's annotations.
+DEFAULT_TRAIN_COMMAND = "dvc repro"
+#: Where `serve` logs its training jobs (git-ignored).
+TRAINING_LOG = Path("logs") / "training.log"
 
 
 def load_params(path: Path):  # noqa: ANN201 (params.Params, imported lazily: YAML only for the stages)
@@ -109,6 +113,20 @@ def _ls_review(args: argparse.Namespace) -> None:
     from newsevents import annotate
 
     annotate.push_review(args.issues, {"seed": args.seed_project, "newswire": args.newswire_project})
+
+
+def _ls_connect(args: argparse.Namespace) -> None:
+    from newsevents import annotate
+
+    annotate.connect_backend(args.project, args.url)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from newsevents import serve
+
+    _quiet_libraries()
+    serve.main(args.model, args.backend, args.host, args.port, None if args.no_training else args.train_command,
+               args.training_log, Path.cwd())
 
 
 def _quiet_libraries() -> None:
@@ -259,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--project", default=DEFAULT_PROJECT, help="project title (%(default)s)")
     pull.add_argument("--output", type=Path, help="export file (default: labels/annotations/<project>.json)")
     pull.set_defaults(func=_ls_pull)
+    con = ls_sub.add_parser("connect", help="register `newsevents serve` as the project's ML backend (pre-labels)")
+    con.add_argument("--project", default=DEFAULT_PROJECT, help="project title (%(default)s)")
+    con.add_argument("--url", default="http://127.0.0.1:9090", help="where `newsevents serve` listens (%(default)s)")
+    con.set_defaults(func=_ls_connect)
     lr = ls_sub.add_parser("review", help="mark the review stage's doubtful labels in Label Studio (a review tab)")
     _path(lr, "--issues", P.LABEL_ISSUES, "the review stage's ranked issues")
     lr.add_argument("--seed-project", default=DEFAULT_PROJECT)
@@ -337,6 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--resume", action="store_true", help="skip documents already in --output")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=_predict)
+    sv = sub.add_parser("serve", help="serve the model as a Label Studio ML backend (predictions, training)")
+    _path(sv, "--model", P.MODEL_DIR, "model folder (reloaded after each training job)")
+    sv.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                    help="onnx needs the export stage's model folder (--model models/event-classifier-onnx)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s: this machine only)")
+    sv.add_argument("--port", type=positive_int, default=9090, help="(%(default)s)")
+    sv.add_argument("--train-command", default=DEFAULT_TRAIN_COMMAND,
+                    help="what a training job runs after `ls pull` of the project (%(default)s)")
+    sv.add_argument("--no-training", action="store_true", help="ignore Label Studio's training triggers")
+    sv.add_argument("--training-log", type=Path, default=TRAINING_LOG, help="training jobs' log (%(default)s)")
+    sv.set_defaults(func=_serve)
     return parser
 
 

@@ -137,6 +137,12 @@ class FirstPass:
 
 
 @dataclass(frozen=True)
+class ModelChanges:
+    head: list[str]
+    rows: list[list[Any]]  # model version, answers, left unchanged, then per type "✓accepted +added −removed"
+
+
+@dataclass(frozen=True)
 class DataCard:
     source_head: list[str]
     type_rows: list[list[str]]
@@ -149,6 +155,7 @@ class DataCard:
     disagreements: int
     agreement: Agreement | None
     first_pass: FirstPass | None
+    model_changes: ModelChanges | None
 
 
 @dataclass(frozen=True)
@@ -295,6 +302,7 @@ def data_card_view(card: dict[str, Any]) -> DataCard:
         disagreements=len(card.get("disagreements") or []),
         agreement=agreement_view(card),
         first_pass=first_pass_view(card),
+        model_changes=model_changes_view(card),
     )
 
 
@@ -327,6 +335,19 @@ def first_pass_view(card: dict[str, Any]) -> FirstPass | None:
     changes = [[as_dict(c).get("sentence_id", ""), dig(c, "first_pass"), dig(c, "labels"), as_dict(c).get("reason", "")]
                for r in review.values() for c in as_dict(r).get("changes") or []]
     return FirstPass(["source", "reviewed", "changed", *types], rows, changes)
+
+
+def model_changes_view(card: dict[str, Any]) -> ModelChanges | None:
+    """Per model version: how annotators treated its pre-annotations, per type."""
+    found = as_dict(card.get("model_changes"))
+    if not found:
+        return None
+    types = list(card.get("event_types") or [])
+    rows = [[version, as_dict(v).get("answers", NA), as_dict(v).get("unchanged", NA),
+             *(f"✓{dig(v, 'per_type', t, 'accepted') or 0} +{dig(v, 'per_type', t, 'added') or 0} "
+               f"−{dig(v, 'per_type', t, 'removed') or 0}" for t in types)]
+            for version, v in found.items()]
+    return ModelChanges(["model version", "answers", "left unchanged", *types], rows)
 
 
 def error_view(error: dict[str, Any], types: list[str]) -> ErrorRow:

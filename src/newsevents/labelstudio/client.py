@@ -22,6 +22,13 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 _HOW_TO_CONNECT = 'start it with `make labelstudio`, then run eval "$(scripts/labelstudio.sh env)"'
 #: The tab that lists the tasks ``newsevents review --push`` marked, most suspicious first.
 REVIEW_VIEW = "Label review"
+#: The tab that lists the model-scored tasks, least certain first, with the model's columns shown.
+UNCERTAIN_VIEW = "Most uncertain first"
+#: The tab that lists tasks whose annotation chose "No event" together with an event type.
+CONTRADICTION_VIEW = "Contradictory choice"
+#: Data columns that only locate a sentence in its article: hidden in the tabs we make, so the
+#: model's columns (score, version, uncertainty, rank) fit on screen next to the text.
+_LOCATING_COLUMNS = ("context_before", "context_after", "start", "end", "group", "article_id", "page")
 
 
 class LabelStudioError(RuntimeError):
@@ -135,14 +142,53 @@ def mark_for_review(client: Any, project_id: int, issues: Sequence[dict[str, Any
             data.pop("review_reason", None)
         if issue is not None or stale:
             client.tasks.update(id=str(task.id), data=data)
-    if not any(v.data and v.data.get("title") == REVIEW_VIEW for v in client.views.list(project=project_id)):
-        client.views.create(project=project_id, data={
-            "title": REVIEW_VIEW,
-            "filters": {"conjunction": "and", "items": [
-                {"filter": "filter:tasks:data.review_rank", "operator": "greater", "type": "Number", "value": 0}]},
-            "ordering": ["tasks:data.review_rank"],
-        })
+    ensure_view(client, project_id, REVIEW_VIEW, "review_rank")
     return marked
+
+
+def ensure_view(client: Any, project_id: int, title: str, field: str, shown: Sequence[str] = ()) -> None:
+    """A data-manager tab ``title`` (made once): tasks whose numeric data ``field`` is set, in
+    ascending order of it, with ``field`` and the ``shown`` data fields typed as numbers."""
+    if any(v.data and v.data.get("title") == title for v in client.views.list(project=project_id)):
+        return
+    hidden = [f"tasks:data.{c}" for c in _LOCATING_COLUMNS]
+    client.views.create(project=project_id, data={
+        "title": title,
+        "filters": {"conjunction": "and", "items": [
+            {"filter": f"filter:tasks:data.{field}", "operator": "greater_or_equal", "type": "Number", "value": 0}]},
+        "ordering": [f"tasks:data.{field}"],
+        "hiddenColumns": {"explore": hidden, "labeling": hidden},
+        "columnsDisplayType": {f"tasks:data.{f}": "Number" for f in (field, *shown)},
+    })
+
+
+def set_model_version(client: Any, project_id: int, version: str) -> None:
+    """Make ``version`` the predictions Label Studio shows: the labeling stream pre-ticks only the
+    predictions whose version is the project's ``model_version``."""
+    client.projects.update(id=project_id, model_version=version)
+
+
+def mark_contradictions(client: Any, project_id: int) -> int:
+    """Flag (``contradiction`` = 1 in the task data) the tasks with an annotation that chose "No
+    event" together with an event type, unflag fixed ones, and make the tab that lists them.
+    Returns the number flagged."""
+    from newsevents.labelstudio.export import contradictory
+
+    flagged = 0
+    for task in client.tasks.list(project=project_id, page_size=500, fields="all"):
+        data = dict(task.data or {})
+        annotations = [a if isinstance(a, dict) else a.dict() for a in task.annotations or []]
+        bad = any(contradictory(a) for a in annotations if not a.get("was_cancelled"))
+        flagged += bad
+        if bad != ("contradiction" in data):
+            if bad:
+                data["contradiction"] = 1
+            else:
+                data.pop("contradiction")
+            client.tasks.update(id=str(task.id), data=data)
+    if flagged:
+        ensure_view(client, project_id, CONTRADICTION_VIEW, "contradiction")
+    return flagged
 
 
 def annotate(client: Any, project_id: int, results: dict[str, list[dict[str, Any]]], ground_truth: bool = False) -> tuple[int, int]:
@@ -181,6 +227,24 @@ def pull(client: Any, project_id: int, path: Path) -> int:
     return len(tasks)
 
 
+def connect_backend(client: Any, project_id: int, url: str) -> str:
+    """Register the ML backend at ``url`` with the project (once), switch on pre-labelling with its
+    predictions, and return the model version the backend reported."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    backend = next((b for b in client.ml.list(project=project_id) if b.url.rstrip("/") == url.rstrip("/")), None)
+    try:
+        if backend is None:
+            backend = client.ml.create(project=project_id, url=url, title="newsevents", is_interactive=False)
+        else:  # asks the backend for its version again
+            backend = client.ml.update(id=backend.id, url=url, project=project_id)
+    except ApiError as err:
+        raise LabelStudioError(f"Label Studio could not use the ML backend at {url} (HTTP {err.status_code}: "
+                               f"{str(err.body)[:200]}): is `newsevents serve` running there?") from None
+    # Label Studio names a live model by its ML backend's title in the project's model_version.
+    client.projects.update(id=project_id, show_collab_predictions=True, evaluate_predictions_automatically=True,
+                           model_version=backend.title)
+    return client.ml.get(id=backend.id).model_version or ""
 
 
 def find_project(client: Any, title: str) -> Any | None:

@@ -25,6 +25,23 @@ class ExportError(ValueError):
     """An export that cannot be trusted; the message names the file, the task and the problem."""
 
 
+class ContradictoryChoice(ExportError):
+    """An annotation chose "No event" together with event types: a slip of one task, which is
+    excluded (and listed for fixing) rather than a reason to distrust the file."""
+
+
+#: The exclusion reason of a task with a contradictory choice, as the data card counts it.
+CONTRADICTORY = "contradictory choice"
+
+
+def contradictory(annotation: dict[str, Any]) -> bool:
+    """Whether an annotation chose "No event" together with an event type."""
+    chosen = {c for item in annotation.get("result") or [] if isinstance(item, dict)
+              and item.get("from_name") == CONTROL and isinstance(item.get("value"), dict)
+              for c in item["value"].get("choices") or []}
+    return NO_EVENT in chosen and len(chosen) > 1
+
+
 #: Export fields that change while nothing else does ("created_ago": "3 minutes").
 VOLATILE = frozenset({"created_ago"})
 
@@ -59,6 +76,8 @@ class ParsedExport:
     multi: list[dict[str, Any]] = field(default_factory=list)
     # Gold tasks that arrived with first-pass labels: {sentence_id, source, first_pass, labels, reason}
     reviewed: list[dict[str, Any]] = field(default_factory=list)
+    # Answers given from a model's pre-annotation: {sentence_id, model_version, predicted, labels}
+    model_answers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_export(path: Path) -> list[dict[str, Any]]:
@@ -120,7 +139,7 @@ def _answer(path: Path, task_id: Any, annotation: dict[str, Any]) -> tuple[str, 
             f"expected some of {list(EVENT_TYPES)} or {NO_EVENT!r}"
         )
     if NO_EVENT in chosen and len(set(chosen)) > 1:
-        raise ExportError(f"{path}: task {task_id}: {NO_EVENT!r} chosen together with event types {chosen}")
+        raise ContradictoryChoice(f"{path}: task {task_id}: {NO_EVENT!r} chosen together with event types {chosen}")
     return tuple(t for t in EVENT_TYPES if t in chosen)
 
 
@@ -147,6 +166,34 @@ def _first_pass(path: Path, task: dict[str, Any]) -> tuple[str, ...] | None:
     return None
 
 
+def _from_model(path: Path, task_id: Any, annotation: dict[str, Any]) -> tuple[str, tuple[str, ...]] | None:
+    """(model version, its answer) of the model prediction this annotation was made from, or None
+    (made from scratch, or from first-pass labels, which ``reviewed`` counts)."""
+    pred = annotation.get("prediction")
+    if not isinstance(pred, dict) or not pred.get("model_version") or pred["model_version"] == FIRST_PASS:
+        return None
+    return str(pred["model_version"]), _answer(path, task_id, pred) or ()
+
+
+def model_changes(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per model version and type, how annotators treated the model's answer: ``accepted`` (the
+    model ticked it, so did they), ``removed`` (the model ticked it, they did not), ``added`` (they
+    ticked what the model did not); and how many answers were left exactly as the model gave them."""
+    out: dict[str, Any] = {}
+    for a in answers:
+        version = out.setdefault(a["model_version"], {
+            "answers": 0, "unchanged": 0, "per_type": {t: {"accepted": 0, "added": 0, "removed": 0} for t in EVENT_TYPES}})
+        predicted, labels = set(a["predicted"]), set(a["labels"])
+        version["answers"] += 1
+        version["unchanged"] += predicted == labels
+        for t in EVENT_TYPES:
+            kind = "accepted" if t in predicted and t in labels else "removed" if t in predicted else \
+                "added" if t in labels else None
+            if kind:
+                version["per_type"][t][kind] += 1
+    return dict(sorted(out.items()))
+
+
 def resolve(answers: Sequence[tuple[str, ...]]) -> tuple[str, ...] | None:
     """Per-type majority over annotators' answers; None when any type is tied."""
     votes = Counter(t for a in answers for t in set(a))
@@ -163,9 +210,10 @@ def parse_export(path: Path) -> ParsedExport:
     """Validate one export file and turn its tasks into Examples.
 
     Errors (the whole file is untrusted): empty or non-UTF-8 file, not JSON, a task without text,
-    an unknown label or source, "none" chosen with event types, a sentence id seen twice.
+    an unknown label or source, a sentence id seen twice.
     Exclusions (the task is counted in the data card with its reason): no annotation, only
-    cancelled or empty annotations, annotators tied on a type.
+    cancelled or empty annotations, annotators tied on a type, and a "contradictory choice"
+    ("none" chosen with event types), which ``ls push`` lists in a tab for fixing.
 
     An annotation marked ground truth (Label Studio's star) is an adjudication: it settles the
     task whatever the other answers say, and it is left out of annotator agreement, which is
@@ -203,9 +251,20 @@ def parse_export(path: Path) -> ParsedExport:
         for a in annotations:
             _results(path, task_id, a)
         live = [a for a in annotations if not a.get("was_cancelled")]
+        try:
+            for a in live:
+                _answer(path, task_id, a)
+        except ContradictoryChoice as err:
+            exclude(f"{CONTRADICTORY}: {str(err).split(': ', 2)[-1]}")
+            continue
         verdicts = [a for a in (_answer(path, task_id, x) for x in live if x.get("ground_truth")) if a is not None]
         live_answers = [x for x in live if not x.get("ground_truth")]
         answered = [(x.get("completed_by"), _answer(path, task_id, x)) for x in live_answers]
+        for x, (_, answer) in zip(live_answers, answered):
+            made_from = _from_model(path, task_id, x)
+            if made_from is not None and answer is not None:
+                parsed.model_answers.append({"sentence_id": sid, "model_version": made_from[0],
+                                             "predicted": list(made_from[1]), "labels": list(answer)})
         answers = [a for _, a in answered if a is not None]
         by_annotator = {str(who): list(a) for who, a in answered if a is not None and who is not None}
         if len(by_annotator) >= 2:

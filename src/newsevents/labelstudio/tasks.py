@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from newsevents.jsonl import iter_jsonl
+from newsevents.labelstudio.answers import ModelAnswer
 from newsevents.labelstudio.config import CONTROL, REASON
 from newsevents.schema import EVENT_TYPES, NO_EVENT, Article, Sentence, check_labels
 
@@ -148,13 +149,15 @@ def read_answers(path: Path) -> list[dict[str, Any]]:
     return read_rows(path, frozenset({"id", "labels"}))
 
 
-def prediction(labels: Iterable[str], margin: float, model_version: str) -> dict[str, Any]:
-    """A Label Studio prediction (pre-annotation): the chosen types and a task score.
+def prediction(answer: ModelAnswer, model_version: str) -> dict[str, Any]:
+    """A Label Studio prediction (pre-annotation): the chosen types and the model's confidence.
 
-    The score is the uncertainty margin (see ``predict.uncertainty``), so sorting a project by
-    prediction score puts the model's closest calls first.
+    The score is ``answer_confidence`` in [0, 1], which Label Studio shows as a percentage;
+    sorting by it ascending puts the model's least sure answers first. The uncertainty margin
+    stays in the task data (``uncertainty``).
     """
-    return {"model_version": model_version, "score": round(float(margin), 4), "result": choices_result(labels)}
+    return {"model_version": model_version, "score": round(answer.confidence, 4),
+            "result": choices_result(answer.labels)}
 
 
 def select_tasks(
@@ -186,13 +189,41 @@ def select_tasks(
     return order[:limit] if limit is not None else order
 
 
-def instructions_html(guidelines: Path) -> str:
-    """The guidelines as Label Studio's annotator instructions (shown as preformatted text).
+#: Label Studio passes instructions through bleach with its own allow-list, which drops ``<ol start>``
+#: (so rules numbered across sections would restart at 1) but keeps ``<li value>`` and ``<style>``.
+#: The CSS lets the wide table and long code spans wrap inside the ~620 px Instructions box.
+INSTRUCTIONS_CSS = (
+    "<style>.ne-guidelines table { border-collapse: collapse; width: 100%; table-layout: fixed; } "
+    ".ne-guidelines td, .ne-guidelines th { border: 1px solid #ccc; padding: 4px; vertical-align: top; "
+    "overflow-wrap: anywhere; } .ne-guidelines code { white-space: normal; overflow-wrap: anywhere; } "
+    ".ne-guidelines th:first-child { width: 20%; } .ne-guidelines p, .ne-guidelines li { margin: 0 0 6px; } "
+    ".ne-guidelines h2, .ne-guidelines h3 { margin: 14px 0 6px; } .ne-guidelines ol { padding-left: 24px; } "
+    ".ne-guidelines { overflow-wrap: anywhere; }</style>"
+)
 
-    A bare <pre>: the server drops style attributes, and the text must come back as sent so a
-    second push sees no change."""
+
+def render_guidelines(markdown: str) -> str:
+    """Markdown (CommonMark and tables, raw HTML escaped) as HTML that Label Studio stores unchanged.
+
+    The server keeps what its sanitizer allows; an ordered list's ``start`` is moved to its first
+    item's ``value``, which it keeps, so that ``ensure_project`` sees no change on the next push.
+    """
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(markdown)
+    for i, token in enumerate(tokens):
+        if token.type == "ordered_list_open" and token.attrGet("start") is not None:
+            start = token.attrGet("start")
+            token.attrs.pop("start")
+            item = next(t for t in tokens[i + 1:] if t.type == "list_item_open")
+            item.attrSet("value", str(start))
+    return md.renderer.render(tokens, md.options, {})
+
+
+def instructions_html(guidelines: Path) -> str:
+    """The guidelines as Label Studio's annotator instructions: rendered HTML that wraps to the box."""
     if not guidelines.exists():
         return ""
-    import html
-
-    return f"<pre>{html.escape(guidelines.read_text(encoding='utf-8'))}</pre>"
+    body = render_guidelines(guidelines.read_text(encoding="utf-8"))
+    return f'{INSTRUCTIONS_CSS}<div class="ne-guidelines">{body}</div>'
