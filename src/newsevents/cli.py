@@ -361,8 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=_predict)
     sv = sub.add_parser("serve", help="serve the model as a Label Studio ML backend (predictions, training)")
     _path(sv, "--model", P.MODEL_DIR, "model folder (reloaded after each training job)")
-    sv.add_argument("--backend", choices=["torch", "onnx"], default="torch",
-                    help="onnx needs the export stage's model folder (--model models/event-classifier-onnx)")
+    sv.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
+                    help="auto: the ONNX export beside the model when it is of that model, else torch (as predict)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s: this machine only)")
     sv.add_argument("--port", type=positive_int, default=9090, help="(%(default)s)")
     sv.add_argument("--train-command", default=DEFAULT_TRAIN_COMMAND,

@@ -159,10 +159,10 @@ def main(model_dir: Path, backend: str, host: str, port: int, train_command: str
 
     import uvicorn
 
-    from newsevents.inference import load_backend
+    from newsevents.classifier import EventClassifier
     from newsevents.training_jobs import TrainingJobs, pull_then
 
-    model = ServedModel(lambda: load_backend(model_dir, backend))
+    model = ServedModel(lambda: EventClassifier.load(model_dir, backend).backend)  # the same rule as predict
     jobs = None if train_command is None else TrainingJobs(
         pull_then(train_command, sys.executable), log_path, on_success=model.reload, cwd=cwd)
     logger.info("serving model %s from %s at http://%s:%d (training: %s)", model.backend.version, model_dir, host,
