@@ -54,6 +54,8 @@ def test_readable_guidelines_and_the_newest_models_answer_pre_ticked(labelstudio
             last.scroll_into_view_if_needed()
             assert last.is_visible()
             assert page.locator(".ne-guidelines li[value='9']").count() == 1  # rule numbers run on across sections
+            settings = page.evaluate("() => [window.APP_SETTINGS.sentry_dsn, window.APP_SETTINGS.collect_analytics]")
+            assert settings == [None, False]  # no error reports, no usage analytics from the annotator's browser
             close_instructions(page)
             assert ticked(page) == ["visit", "treaty", "strike", "sentence", "sanction"]  # says-all, not says-none
             assert page.locator("text=No event").count() == 1

@@ -346,7 +346,6 @@ def test_contradictory_choice_gets_a_tab_and_pull_lists_it(labelstudio_server, t
 
 
 def test_script_hints_reach_this_server_and_reporting_is_off(labelstudio_server):
-    import httpx
     from pathlib import Path
 
     from conftest import LS_SCRIPT
@@ -367,5 +366,4 @@ def test_script_hints_reach_this_server_and_reporting_is_off(labelstudio_server)
     pid = (data / "server.pid").read_text().strip()
     environ = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in v)
     assert environ["SENTRY_DSN"] == environ["FRONTEND_SENTRY_DSN"] == "" and environ["COLLECT_ANALYTICS"] == "false"
-    page = httpx.get(f"{labelstudio_server['LABEL_STUDIO_URL']}/user/login/", timeout=60).text
-    assert "sentry_dsn: null" in page
+    # (the pages' own settings are checked in the browser: tests/test_labelstudio_browser.py)

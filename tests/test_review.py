@@ -32,9 +32,29 @@ def test_select_uncertain_first_random_is_seeded():
     assert select_tasks(tasks, margins, "all", None, seed=1) == [0, 1, 2, 3, 4]
 
 
-def test_prediction_carries_version_score_and_choices():
-    p = prediction(["strike"], 0.12345, "0.1.0+abc")
+def test_prediction_carries_version_confidence_and_choices():
+    from newsevents.labelstudio.answers import ModelAnswer
+
+    answer = ModelAnswer(("strike",), dict.fromkeys(["visit", "treaty", "strike", "sentence", "sanction"], 0.1),
+                         margin=0.05, confidence=0.12345)
+    p = prediction(answer, "0.1.0+abc")
     assert p == {"model_version": "0.1.0+abc", "score": 0.1235, "result": choices_result(["strike"])}
+
+
+def test_confidence_is_the_least_sure_type_scaled_by_the_room_beside_its_threshold():
+    from newsevents.labelstudio.answers import answer_confidence
+
+    th = {"visit": 0.2, "treaty": 0.5, "strike": 0.5, "sentence": 0.5, "sanction": 0.5}
+    scores = np.array([[0.6, 0.0, 0.0, 0.0, 0.0],   # visit chosen: (0.6-0.2)/0.8 = 0.5; others sure (1.0)
+                       [0.1, 0.0, 0.0, 0.0, 1.0],   # visit not chosen: (0.2-0.1)/0.2 = 0.5
+                       [0.2, 0.0, 0.0, 0.0, 0.0],   # on the threshold: a coin flip
+                       [0.0, 0.0, 0.0, 0.0, 0.0]])  # sure of every type
+    np.testing.assert_allclose(answer_confidence(scores, th), [0.5, 0.5, 0.0, 1.0])
+    # a smaller uncertainty margin never makes the answer more confident when thresholds are equal
+    equal = dict.fromkeys(th, 0.5)
+    rows = np.random.default_rng(0).random((200, 5))
+    order = np.argsort(answer_confidence(rows, equal), kind="stable")
+    assert np.all(np.diff(uncertainty(rows, equal)[order]) >= -1e-12)
 
 
 def test_krippendorff_alpha_by_hand():
