@@ -21,8 +21,6 @@ logger = logging.getLogger("newsevents")
 DEFAULT_PROJECT = "seeds"
 #: What `serve`'s training job runs after pulling the project's annotations.
 DEFAULT_TRAIN_COMMAND = "dvc repro"
-#: Where `serve` logs its training jobs (git-ignored).
-TRAINING_LOG = Path("logs") / "training.log"
 
 
 def load_params(path: Path):  # noqa: ANN201 (params.Params, imported lazily: YAML only for the stages)
@@ -368,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--train-command", default=DEFAULT_TRAIN_COMMAND,
                     help="what a training job runs after `ls pull` of the project (%(default)s)")
     sv.add_argument("--no-training", action="store_true", help="ignore Label Studio's training triggers")
-    sv.add_argument("--training-log", type=Path, default=TRAINING_LOG, help="training jobs' log (%(default)s)")
+    sv.add_argument("--training-log", type=Path, default=P.TRAINING_LOG, help="training jobs' log (%(default)s)")
     sv.set_defaults(func=_serve)
     return parser
 

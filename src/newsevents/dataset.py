@@ -16,7 +16,7 @@ from typing import Any
 
 from newsevents import atomic
 from newsevents.datacard import examples_digest
-from newsevents.labelstudio.export import ParsedExport, parse_export
+from newsevents.labelstudio.export import ParsedExport, model_changes, parse_export
 from newsevents.params import Params
 from newsevents.schema import CV_SOURCES, EVENT_TYPES, HELD_OUT, HELDOUT_SOURCES, SOURCES, TRAIN_ONLY, Example
 
@@ -58,6 +58,7 @@ def load_exports(paths: Sequence[Path]) -> ParsedExport:
         merged.disagreements += parsed.disagreements
         merged.multi += parsed.multi
         merged.reviewed += parsed.reviewed
+        merged.model_answers += parsed.model_answers
     return merged
 
 
@@ -196,6 +197,7 @@ def data_card(parsed: ParsedExport, folds: dict[str, int | None]) -> dict[str, A
             source: agreement(rows) for source, rows in sorted(multi_by_source(parsed.multi).items())
         }} if parsed.multi else None,
         "first_pass_review": first_pass_changes(parsed.reviewed),
+        "model_changes": model_changes(parsed.model_answers),
     }
 
 

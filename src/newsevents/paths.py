@@ -48,3 +48,6 @@ LABEL_ISSUES = EVAL_DIR / "label_issues.jsonl"
 LEARNING_CURVE = EVAL_DIR / "learning_curve.json"  # out-of-fold macro-F1 per share of the real training data
 LEARNING_CURVE_PLOT = PLOTS_DIR / "learning_curve.json"  # the same points as a DVC plot
 DASHBOARD = EVAL_DIR / "dashboard.html"
+
+# newsevents serve: the log of the training jobs Label Studio triggers (git-ignored)
+TRAINING_LOG = Path("logs") / "training.log"
