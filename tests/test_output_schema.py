@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 from newsevents import __version__
@@ -12,7 +13,6 @@ from newsevents.schema import EVENT_TYPES
 
 from conftest import ROOT, SEEDS
 
-jsonschema = pytest.importorskip("jsonschema")
 pytestmark = pytest.mark.slow
 
 

@@ -371,6 +371,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The extra (pyproject.toml) that installs each optional library: the core install predicts with ONNX only.
+EXTRA_OF = {"torch": "torch", "transformers": "torch", "label_studio_sdk": "labelstudio", "httpx": "labelstudio",
+            "yaml": "train", "jinja2": "train", "markupsafe": "train"}
+
+
+def missing_extra(err: ModuleNotFoundError) -> str:
+    """One line for a command whose optional libraries are not installed."""
+    top = (err.name or "").split(".")[0]
+    return (f"{top} is not installed; this command needs `pip install 'newsevents[{EXTRA_OF.get(top, 'train')}]'` "
+            f"(the core install predicts with the ONNX model only)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Our own messages at INFO; libraries (HTTP clients, the ONNX quantiser) only when they warn.
@@ -391,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
         return 141
     except (LabelStudioError, ValueError, OSError) as err:  # every error of ours is one of these
         print(f"newsevents: error: {err}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as err:
+        if err.name is None or err.name.split(".")[0] == "newsevents":
+            raise
+        print(f"newsevents: error: {missing_extra(err)}", file=sys.stderr)
         return 1
     return 0
 
