@@ -125,6 +125,17 @@ def _predict(args: argparse.Namespace) -> None:
     print(predict.summary_line(counts), file=sys.stderr)
 
 
+def _predict_dataset(args: argparse.Namespace) -> None:
+    from newsevents import ray_predict
+    from newsevents.predict import summary_line
+
+    _quiet_libraries()
+    job = ray_predict.Job(model_dir=str(args.model.resolve()), output=args.output, fmt=args.format, unit=args.unit,
+                          batch_size=args.batch_size, threshold_scale=args.threshold_scale, threads=args.threads)
+    counts = ray_predict.run(args.inputs, job, actors=args.actors, address=args.address, quiet=args.quiet)
+    print(summary_line(counts, resumed="input files resumed"), file=sys.stderr)
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1 (batch sizes, threads)."""
     try:
@@ -284,6 +295,27 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--resume", action="store_true", help="skip documents already in --output")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=_predict)
+
+    pd = sub.add_parser("predict-dataset", help="predict on Ray Data: many files, many machines, resumable")
+    pd.add_argument("inputs", nargs="+",
+                    help=".txt, .jsonl ({id, text}) or .parquet (id, text columns) files, folders or globs; "
+                         "local paths or URIs (s3://...)")
+    _path(pd, "--model", P.ONNX_DIR, "ONNX model folder, reachable from every worker")
+    pd.add_argument("--output", required=True,
+                    help="output folder (local or URI): one shard per input file; a rerun skips finished ones")
+    pd.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
+    pd.add_argument("--unit", choices=["article", "sentence"], default="article",
+                    help="article: split each text into sentences; sentence: each text is one sentence")
+    pd.add_argument("--actors", type=positive_int, default=1, help="scoring actors, one model each (%(default)s)")
+    pd.add_argument("--threads", type=positive_int, default=1,
+                    help="ONNX Runtime threads (and CPUs reserved) per actor (%(default)s)")
+    pd.add_argument("--batch-size", type=positive_int, default=32, help="sentences per forward pass (%(default)s)")
+    pd.add_argument("--threshold-scale", type=positive_float, default=1.0,
+                    help="multiply every type's threshold (<1: more recall, >1: more precision)")
+    pd.add_argument("--address", default=None,
+                    help="Ray cluster to join (default: $RAY_ADDRESS, else start a local one)")
+    pd.add_argument("--quiet", action="store_true", help="no progress bars")
+    pd.set_defaults(func=_predict_dataset)
     return parser
 
 
@@ -300,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         kept = getattr(args, "output", None)
         where = f"; the finished documents are kept in {kept}.partial: rerun with --resume" \
             if kept is not None and args.command == "predict" else ""
+        if args.command == "predict-dataset":
+            where = f"; the finished shards are kept in {kept}: rerun the same command to continue"
         print(f"newsevents: interrupted{where}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly, like any Unix tool

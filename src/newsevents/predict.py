@@ -32,17 +32,38 @@ from newsevents.thresholds import apply_thresholds, scaled
 
 logger = logging.getLogger(__name__)
 
+
+def sentences_of(article: Article, unit: str = "article") -> list[Sentence]:
+    """The sentences to score: the segmenter's, or (``unit="sentence"``) the whole text as one."""
+    if unit == "sentence":
+        text = article.text.strip()
+        start = article.text.index(text)
+        return [Sentence(article.id, 0, start, start + len(text), text)]
+    return segment(article)
+
+
 def predict_articles(
     backend: Backend, articles: Iterable[Article], unit: str = "article", threshold_scale: float = 1.0,
     chunk_sentences: int = 512, on_problem: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[Article, list[dict[str, Any]]]]:
-    """Rows per article: sentence location, text, events above threshold, every type's score, and
-    the settings that made them (model version, backend, thresholds).
+    """Rows per article (see ``predict_segmented``), segmenting each article as it comes."""
+    return predict_segmented(backend, ((a, sentences_of(a, unit)) for a in articles), threshold_scale,
+                             chunk_sentences, on_problem)
+
+
+def predict_segmented(
+    backend: Backend, documents: Iterable[tuple[Article, list[Sentence]]], threshold_scale: float = 1.0,
+    chunk_sentences: int = 512, on_problem: Callable[[str], None] | None = None,
+) -> Iterator[tuple[Article, list[dict[str, Any]]]]:
+    """Rows per already segmented article: sentence location, text, events above threshold, every
+    type's score, and the settings that made them (model version, backend, thresholds).
 
     Sentences of several articles are scored together in chunks of about ``chunk_sentences``
     (enough to fill length-sorted batches), so memory stays flat however long the input. If a
     chunk fails, its articles are scored one by one, so one bad document never costs the others
-    (with ``on_problem`` it is reported and left out; without, the error is raised).
+    (with ``on_problem`` it is reported and left out; without, the error is raised). Segmenting
+    is left to the caller so that it can run elsewhere (``newsevents predict-dataset`` segments
+    in CPU tasks and scores in model-holding actors).
     """
     settings = run_settings(backend, threshold_scale)
     thresholds = settings["thresholds"]
@@ -82,13 +103,7 @@ def predict_articles(
                     on_problem(f"{one[0].id}: cannot score ({type(err).__name__}: {str(err)[:120]})")
         yield from done
 
-    for article in articles:
-        if unit == "sentence":
-            text = article.text.strip()
-            start = article.text.index(text)
-            sents = [Sentence(article.id, 0, start, start + len(text), text)]
-        else:
-            sents = segment(article)
+    for article, sents in documents:
         pending.append((article, sents))
         size += len(sents)
         if size >= chunk_sentences:
@@ -231,7 +246,7 @@ def _run(inputs: Sequence[str], model_dir: Path, output: Path | None, fmt: str, 
     problems: Counter[str] = Counter()
 
     def report(message: str) -> None:
-        problems[message.split(": ", 1)[-1].split(" (")[0]] += 1
+        problems[problem_kind(message)] += 1
         print(f"newsevents: skipped {message}", file=sys.stderr)
 
     skipping = set(skip)
@@ -270,9 +285,17 @@ def _run(inputs: Sequence[str], model_dir: Path, output: Path | None, fmt: str, 
     return counts
 
 
-def summary_line(counts: dict[str, Any]) -> str:
-    """The one line ``newsevents predict`` ends with on stderr."""
+def problem_kind(message: str) -> str:
+    """What the summary counts a problem as: its message without the place and the detail."""
+    return message.split(": ", 1)[-1].split(" (")[0]
+
+
+def summary_line(counts: dict[str, Any], resumed: str = "resumed") -> str:
+    """The one line ``newsevents predict`` (and ``predict-dataset``, whose ``resumed`` counts
+    input files) ends with on stderr."""
     problems = ", ".join(f"{n} {why}" for why, n in counts["problems"].items())
+    rate = counts["sentences"] / counts["seconds"] if counts["seconds"] else 0.0
     return (f"newsevents: {counts['documents']} documents, {counts['sentences']} sentences in {counts['seconds']}s"
-            + (f"; {counts['resumed']} resumed" if counts["resumed"] else "")
+            f" ({rate:.0f} sentences/s)"
+            + (f"; {counts['resumed']} {resumed}" if counts["resumed"] else "")
             + (f"; skipped {counts['skipped']} ({problems})" if counts["skipped"] else ""))
