@@ -132,7 +132,8 @@ def _predict_dataset(args: argparse.Namespace) -> None:
     _quiet_libraries()
     job = ray_predict.Job(model_dir=str(args.model.resolve()), output=args.output, fmt=args.format, unit=args.unit,
                           batch_size=args.batch_size, threshold_scale=args.threshold_scale, threads=args.threads)
-    counts = ray_predict.run(args.inputs, job, actors=args.actors, address=args.address, quiet=args.quiet)
+    counts = ray_predict.run(args.inputs, job, actors=args.actors, address=args.address, quiet=args.quiet,
+                             num_cpus=args.num_cpus)
     print(summary_line(counts, resumed="input files resumed"), file=sys.stderr)
 
 
@@ -314,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="multiply every type's threshold (<1: more recall, >1: more precision)")
     pd.add_argument("--address", default=None,
                     help="Ray cluster to join (default: $RAY_ADDRESS, else start a local one)")
+    pd.add_argument("--num-cpus", type=positive_int,
+                    help="CPUs the local cluster offers (default: the machine's cores; ignored with a cluster)")
     pd.add_argument("--quiet", action="store_true", help="no progress bars")
     pd.set_defaults(func=_predict_dataset)
     return parser

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 import sys
 import time
@@ -123,8 +124,8 @@ def _connect(address: str | None, num_cpus: int | None) -> None:
 
     if ray.is_initialized():
         return
-    ray.init(address=address, num_cpus=None if address else num_cpus, log_to_driver=True,
-             logging_level=logging.WARNING)
+    cluster = address or os.environ.get("RAY_ADDRESS")
+    ray.init(address=cluster, num_cpus=None if cluster else num_cpus, logging_level=logging.WARNING)
 
 
 def check_room(actors: int, threads: int, cpus: float) -> None:
