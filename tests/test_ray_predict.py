@@ -151,6 +151,16 @@ def test_actors_that_leave_no_cpu_for_segmenting_are_refused():
         ray_predict.check_room(actors=2, threads=1, cpus=2)
 
 
+def test_a_relative_output_is_made_absolute_here_and_refused_on_a_cluster(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    local = ray_predict._placed(ray_predict.Job(model_dir="models/m", output="events"), cluster=False)
+    assert (local.model_dir, local.output) == (str(tmp_path / "models/m"), str(tmp_path / "events"))
+    on_cluster = ray_predict.Job(model_dir="models/m", output="s3://bucket/events")
+    assert ray_predict._placed(on_cluster, cluster=True) == on_cluster  # the model is found in the working dir
+    with pytest.raises(ValueError, match=r"events: on a cluster --output must be a URI"):
+        ray_predict._placed(ray_predict.Job(model_dir="models/m", output="events"), cluster=True)
+
+
 def test_inputs_expand_from_files_folders_and_globs_with_ids_as_predict_names_them(tmp_path):
     (tmp_path / "sub").mkdir()
     for name in ("a.txt", "sub/a.txt", "sub/b.jsonl"):

@@ -130,7 +130,7 @@ def _predict_dataset(args: argparse.Namespace) -> None:
     from newsevents.predict import summary_line
 
     _quiet_libraries()
-    job = ray_predict.Job(model_dir=str(args.model.resolve()), output=args.output, fmt=args.format, unit=args.unit,
+    job = ray_predict.Job(model_dir=str(args.model), output=args.output, fmt=args.format, unit=args.unit,
                           batch_size=args.batch_size, threshold_scale=args.threshold_scale, threads=args.threads)
     counts = ray_predict.run(args.inputs, job, actors=args.actors, address=args.address, quiet=args.quiet,
                              num_cpus=args.num_cpus)
@@ -161,6 +161,15 @@ def positive_float(text: str) -> float:
 
 def _path(parser: argparse.ArgumentParser, flag: str, default: Path, what: str) -> None:
     parser.add_argument(flag, type=Path, default=default, help=f"{what} (%(default)s)")
+
+
+def _row_options(parser: argparse.ArgumentParser) -> None:
+    """The options that decide the rows, shared by ``predict`` and ``predict-dataset``."""
+    parser.add_argument("--unit", choices=["article", "sentence"], default="article",
+                        help="article: split each text into sentences; sentence: each text is one sentence")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="sentences per forward pass (%(default)s)")
+    parser.add_argument("--threshold-scale", type=positive_float, default=1.0,
+                        help="multiply every type's threshold (<1: more recall, >1: more precision)")
 
 
 class Parser(argparse.ArgumentParser):
@@ -284,11 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     _path(pr, "--model", P.MODEL_DIR, "model folder")
     pr.add_argument("--output", type=Path, help="output file, written atomically (default: stdout)")
     pr.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
-    pr.add_argument("--unit", choices=["article", "sentence"], default="article",
-                    help="article: split each text into sentences; sentence: each text is one sentence")
-    pr.add_argument("--batch-size", type=positive_int, default=32, help="sentences per forward pass (%(default)s)")
-    pr.add_argument("--threshold-scale", type=positive_float, default=1.0,
-                    help="multiply every type's threshold (<1: more recall, >1: more precision)")
+    _row_options(pr)
     pr.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                     help="onnx needs the export stage's model folder (--model models/event-classifier-onnx)")
     pr.add_argument("--threads", type=positive_int, help="CPU threads (default: the library's choice)")
@@ -305,14 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--output", required=True,
                     help="output folder (local or URI): one shard per input file; a rerun skips finished ones")
     pd.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
-    pd.add_argument("--unit", choices=["article", "sentence"], default="article",
-                    help="article: split each text into sentences; sentence: each text is one sentence")
+    _row_options(pd)
     pd.add_argument("--actors", type=positive_int, default=1, help="scoring actors, one model each (%(default)s)")
     pd.add_argument("--threads", type=positive_int, default=1,
                     help="ONNX Runtime threads (and CPUs reserved) per actor (%(default)s)")
-    pd.add_argument("--batch-size", type=positive_int, default=32, help="sentences per forward pass (%(default)s)")
-    pd.add_argument("--threshold-scale", type=positive_float, default=1.0,
-                    help="multiply every type's threshold (<1: more recall, >1: more precision)")
     pd.add_argument("--address", default=None,
                     help="Ray cluster to join (default: $RAY_ADDRESS, else start a local one)")
     pd.add_argument("--num-cpus", type=positive_int,

@@ -20,7 +20,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,20 @@ def _connect(address: str | None, num_cpus: int | None) -> None:
     ray.init(address=cluster, num_cpus=None if cluster else num_cpus, logging_level=logging.WARNING)
 
 
+def _placed(job: Job, cluster: bool) -> Job:
+    """Local paths as every worker must see them. On this machine they are made absolute; on a
+    cluster a relative model folder is left for the workers to find in their working directory
+    (a ``ray job submit --working-dir``), and a relative output folder, which would land in a
+    different temporary folder on each node, is refused."""
+    if not cluster:
+        out = job.output if "://" in job.output else str(Path(job.output).resolve())
+        return replace(job, model_dir=str(Path(job.model_dir).resolve()), output=out)
+    if "://" not in job.output and not Path(job.output).is_absolute():
+        raise ValueError(f"{job.output}: on a cluster --output must be a URI (s3://...) or an absolute path "
+                         f"every node shares")
+    return job
+
+
 def check_room(actors: int, threads: int, cpus: float) -> None:
     """Refuse actors that would take every CPU: segmenting tasks then never start, and the run
     waits forever. Each actor reserves ``threads`` CPUs; a segmenting task ``SEGMENT_CPUS``."""
@@ -146,6 +160,7 @@ def run(inputs: Sequence[str], job: Job, actors: int = 1, address: str | None = 
     """
     import ray
 
+    job = _placed(job, cluster=bool(address or os.environ.get("RAY_ADDRESS")))
     if not inputs:
         raise ValueError("no inputs: give .txt, .jsonl or .parquet files, folders or globs (local or URIs)")
     check_settings(job.batch_size, job.threshold_scale, job.threads)
