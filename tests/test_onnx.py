@@ -1,6 +1,5 @@
 """The ONNX export: it runs on a tiny model, its agreement figures are right, and the gate fails."""
 
-
 import numpy as np
 import pytest
 
