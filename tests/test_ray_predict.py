@@ -3,6 +3,7 @@ after a killed run, bad files reported and skipped, and the inputs it expands.""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -170,3 +171,20 @@ def test_inputs_expand_from_files_folders_and_globs_with_ids_as_predict_names_th
         ("a.txt", "a"), ("sub/a.txt", "sub/a"), ("sub/b.jsonl", "sub/b")]
     assert problems == [f"{tmp_path / 'none*'}: no such file, or no .txt, .jsonl, .parquet files there"]
     assert shards.shard_name(found[0].uri, "parquet") != shards.shard_name(found[1].uri, "parquet")
+    # A URI goes through pyarrow's filesystem of its scheme (s3:// alike; file:// is the one CI has).
+    found, problems = sources.expand([f"file://{tmp_path}/sub/*.jsonl", f"file://{tmp_path}/sub"])
+    assert [s.uri for s in found] == [f"file://{tmp_path}/sub/b.jsonl", f"file://{tmp_path}/sub/a.txt"]
+    assert sources.read_bytes(found[0].uri) == b"x" and problems == []
+
+
+def test_the_command_ends_with_one_line_when_nothing_could_be_read(ray_address, onnx_dir, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bad.txt").write_bytes(b"\xff\xfe not text")
+    result = subprocess.run([sys.executable, "-m", "newsevents.cli", "predict-dataset", str(tmp_path / "in"),
+                             "--model", str(onnx_dir), "--output", str(tmp_path / "out"), "--address", ray_address,
+                             "--quiet"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert result.returncode == 1
+    assert f"newsevents: skipped {tmp_path / 'in' / 'bad.txt'}: not UTF-8 (byte 0" in result.stderr
+    assert re.fullmatch(r"newsevents: error: nothing could be read: 0 documents, 0 sentences in [\d.]+s "
+                        r"\(0 sentences/s\); skipped 1 \(1 not UTF-8\)", result.stderr.rstrip().splitlines()[-1])
