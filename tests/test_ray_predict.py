@@ -146,6 +146,13 @@ def test_a_rerun_with_other_settings_is_refused_before_any_work(ray_address, onn
     assert len(shards.done_shards(str(out))) == 1
 
 
+def test_without_ray_installed_the_command_says_how_to_get_it(onnx_dir, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where the extra is not installed
+    with pytest.raises(ValueError, match=r"predict-dataset needs Ray: pip install -e '\.\[ray\]'"):
+        ray_predict.run(INPUTS, job(onnx_dir, tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
 def test_actors_that_leave_no_cpu_for_segmenting_are_refused():
     ray_predict.check_room(actors=1, threads=1, cpus=2)
     with pytest.raises(ValueError, match=r"--actors 2 x --threads 1 reserve 2 of the cluster's 2 CPUs.*--actors 1"):

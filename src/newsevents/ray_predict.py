@@ -158,7 +158,10 @@ def run(inputs: Sequence[str], job: Job, actors: int = 1, address: str | None = 
     Raises ValueError for what makes the run meaningless: no inputs, bad settings, no usable
     model, an output folder made with other settings, or inputs of which nothing could be read.
     """
-    import ray
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("predict-dataset needs Ray: pip install -e '.[ray]' (or make setup)") from None
 
     job = _placed(job, cluster=bool(address or os.environ.get("RAY_ADDRESS")))
     if not inputs:
