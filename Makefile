@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup repro test labelstudio labelstudio-stop bench
+.PHONY: help setup repro test labelstudio labelstudio-stop bench bench-ray
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,3 +35,6 @@ labelstudio-stop: ## stop the Label Studio server started by `make labelstudio`
 
 bench: setup ## print inference throughput and memory of the pipeline's models (after `make repro`)
 	$(BIN)/python bench/predict.py
+
+bench-ray: setup ## compare predict-dataset (local Ray) with single-process predict on 100k sentences
+	$(BIN)/python bench/ray_predict.py

@@ -114,6 +114,16 @@ def model_copy(source: Path, target: Path, **meta) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def onnx_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny classifier exported to ONNX (int8), as the export stage would write it."""
+    from newsevents import onnx_export
+
+    out = tmp_path_factory.mktemp("onnx") / "event-classifier-onnx"
+    onnx_export.export(tiny_model_dir, out)
+    return out
+
+
 def interrupted_after(n: int, real):
     """``real`` (a generator function) that raises KeyboardInterrupt before its ``n``-th item,
     as Ctrl-C in the middle of a run would."""

@@ -1,7 +1,5 @@
 """The ONNX export: it runs on a tiny model, its agreement figures are right, and the gate fails."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -15,13 +13,6 @@ from conftest import TINY_ROWS
 
 pytestmark = pytest.mark.slow
 TEXTS = [r.text for r in TINY_ROWS]
-
-
-@pytest.fixture(scope="module")
-def onnx_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("onnx") / "event-classifier-onnx"
-    onnx_export.export(tiny_model_dir, out)
-    return out
 
 
 def test_exported_folder_is_a_complete_model(tiny_model_dir, onnx_dir):

@@ -132,17 +132,37 @@ def run_settings(backend: Backend, threshold_scale: float) -> dict[str, Any]:
             "backend": backend.name, "thresholds": {t: round(float(thresholds[t]), 6) for t in EVENT_TYPES}}
 
 
+def sentences_of(article: Article, unit: str = "article") -> list[Sentence]:
+    """The sentences to score: the segmenter's, or (``unit="sentence"``) the whole text as one."""
+    if unit == "sentence":
+        text = article.text.strip()
+        start = article.text.index(text)
+        return [Sentence(article.id, 0, start, start + len(text), text)]
+    return segment(article)
+
+
 def predict_articles(
     backend: Backend, articles: Iterable[Article], unit: str = "article", threshold_scale: float = 1.0,
     chunk_sentences: int = 512, on_problem: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[Article, list[dict[str, Any]]]]:
-    """Rows per article: sentence location, text, events above threshold, every type's score, and
-    the settings that made them (schema version, model version, backend, thresholds).
+    """Rows per article (see ``predict_segmented``), segmenting each article as it comes."""
+    return predict_segmented(backend, ((a, sentences_of(a, unit)) for a in articles), threshold_scale,
+                             chunk_sentences, on_problem)
+
+
+def predict_segmented(
+    backend: Backend, documents: Iterable[tuple[Article, list[Sentence]]], threshold_scale: float = 1.0,
+    chunk_sentences: int = 512, on_problem: Callable[[str], None] | None = None,
+) -> Iterator[tuple[Article, list[dict[str, Any]]]]:
+    """Rows per already segmented article: sentence location, text, events above threshold, every
+    type's score, and the settings that made them (schema version, model version, backend, thresholds).
 
     Sentences of several articles are scored together in chunks of about ``chunk_sentences``
     (enough to fill length-sorted batches), so memory stays flat however long the input. If a
     chunk fails, its articles are scored one by one, so one bad document never costs the others
-    (with ``on_problem`` it is reported and left out; without, the error is raised).
+    (with ``on_problem`` it is reported and left out; without, the error is raised). Segmenting
+    is left to the caller so that it can run elsewhere (``newsevents predict-dataset`` segments
+    in CPU tasks and scores in model-holding actors).
     """
     settings = run_settings(backend, threshold_scale)
     thresholds = settings["thresholds"]
@@ -182,13 +202,7 @@ def predict_articles(
                     on_problem(f"{one[0].id}: cannot score ({type(err).__name__}: {str(err)[:120]})")
         yield from done
 
-    for article in articles:
-        if unit == "sentence":
-            text = article.text.strip()
-            start = article.text.index(text)
-            sents = [Sentence(article.id, 0, start, start + len(text), text)]
-        else:
-            sents = segment(article)
+    for article, sents in documents:
         pending.append((article, sents))
         size += len(sents)
         if size >= chunk_sentences:

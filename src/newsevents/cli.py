@@ -148,6 +148,18 @@ def _predict(args: argparse.Namespace) -> None:
     print(predict.summary_line(counts), file=sys.stderr)
 
 
+def _predict_dataset(args: argparse.Namespace) -> None:
+    from newsevents import ray_predict
+    from newsevents.predict import summary_line
+
+    _quiet_libraries()
+    job = ray_predict.Job(model_dir=str(args.model), output=args.output, fmt=args.format, unit=args.unit,
+                          batch_size=args.batch_size, threshold_scale=args.threshold_scale, threads=args.threads)
+    counts = ray_predict.run(args.inputs, job, actors=args.actors, address=args.address, quiet=args.quiet,
+                             num_cpus=args.num_cpus)
+    print(summary_line(counts, resumed="input files resumed"), file=sys.stderr)
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1 (batch sizes, threads)."""
     try:
@@ -182,7 +194,9 @@ their thresholds, and runs the annotation and training loop behind the model."""
 EPILOG = """\
 main commands:
   predict INPUT...   events of every sentence of .txt files, folders or JSONL (the ONNX model when exported)
+  predict-dataset    the same on Ray Data: many files, many machines, resumable
   ls push / pull     send sentences to Label Studio for annotation, export the annotations
+  serve              the model as a Label Studio ML backend (pre-labels, training from the UI)
   prepare, train, evaluate, export-onnx, dashboard, review, learning-curve
                      the pipeline's stages (run them all with `dvc repro`)
 
@@ -215,6 +229,15 @@ class VersionAction(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
         print(version_text())
         parser.exit()
+
+
+def _row_options(parser: argparse.ArgumentParser) -> None:
+    """The options that decide the rows, shared by ``predict`` and ``predict-dataset``."""
+    parser.add_argument("--unit", choices=["article", "sentence"], default="article",
+                        help="article: split each text into sentences; sentence: each text is one sentence")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="sentences per forward pass (%(default)s)")
+    parser.add_argument("--threshold-scale", type=positive_float, default=1.0,
+                        help="multiply every type's threshold (<1: more recall, >1: more precision)")
 
 
 class Parser(argparse.ArgumentParser):
@@ -344,11 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     _path(pr, "--model", P.MODEL_DIR, "model folder")
     pr.add_argument("--output", type=Path, help="output file, written atomically (default: stdout)")
     pr.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
-    pr.add_argument("--unit", choices=["article", "sentence"], default="article",
-                    help="article: split each text into sentences; sentence: each text is one sentence")
-    pr.add_argument("--batch-size", type=positive_int, default=32, help="sentences per forward pass (%(default)s)")
-    pr.add_argument("--threshold-scale", type=positive_float, default=1.0,
-                    help="multiply every type's threshold (<1: more recall, >1: more precision)")
+    _row_options(pr)
     pr.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
                     help="auto: the ONNX export (models/event-classifier-onnx) when it is of this model, "
                          "else torch (%(default)s)")
@@ -368,6 +387,25 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--no-training", action="store_true", help="ignore Label Studio's training triggers")
     sv.add_argument("--training-log", type=Path, default=P.TRAINING_LOG, help="training jobs' log (%(default)s)")
     sv.set_defaults(func=_serve)
+
+    pd = sub.add_parser("predict-dataset", help="predict on Ray Data: many files, many machines, resumable")
+    pd.add_argument("inputs", nargs="+",
+                    help=".txt, .jsonl ({id, text}) or .parquet (id, text columns) files, folders or globs; "
+                         "local paths or URIs (s3://...)")
+    _path(pd, "--model", P.ONNX_DIR, "ONNX model folder, reachable from every worker")
+    pd.add_argument("--output", required=True,
+                    help="output folder (local or URI): one shard per input file; a rerun skips finished ones")
+    pd.add_argument("--format", choices=["parquet", "jsonl"], default="parquet")
+    _row_options(pd)
+    pd.add_argument("--actors", type=positive_int, default=1, help="scoring actors, one model each (%(default)s)")
+    pd.add_argument("--threads", type=positive_int, default=1,
+                    help="ONNX Runtime threads (and CPUs reserved) per actor (%(default)s)")
+    pd.add_argument("--address", default=None,
+                    help="Ray cluster to join (default: $RAY_ADDRESS, else start a local one)")
+    pd.add_argument("--num-cpus", type=positive_int,
+                    help="CPUs the local cluster offers (default: the machine's cores; ignored with a cluster)")
+    pd.add_argument("--quiet", action="store_true", help="no progress bars")
+    pd.set_defaults(func=_predict_dataset)
     return parser
 
 
@@ -396,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         kept = getattr(args, "output", None)
         where = f"; the finished documents are kept in {kept}.partial: rerun with --resume" \
             if kept is not None and args.command == "predict" else ""
+        if args.command == "predict-dataset":
+            where = f"; the finished shards are kept in {kept}: rerun the same command to continue"
         print(f"newsevents: interrupted{where}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly, like any Unix tool

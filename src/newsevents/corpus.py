@@ -9,6 +9,7 @@ U.S., Mr. and Gen.) splits the prose inside each line.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import sys
 from dataclasses import replace
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pysbd
 
@@ -141,10 +142,15 @@ def read_text_file(path: Path) -> str:
         data = path.read_bytes()
     except OSError as err:
         raise CorpusError(f"{path}: cannot read: {err.strerror}") from None
+    return decode_text(data, str(path))
+
+
+def decode_text(data: bytes, where: str) -> str:
+    """UTF-8 bytes as text (a leading byte-order mark dropped), or CorpusError naming ``where``."""
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
-        raise CorpusError(f"{path}: not UTF-8 (byte {err.start}: {data[err.start:err.start + 1]!r})") from None
+        raise CorpusError(f"{where}: not UTF-8 (byte {err.start}: {data[err.start:err.start + 1]!r})") from None
 
 
 MAX_CHARS = 2_000_000  # ~300 pages: far beyond any article, so a bigger text is a dump to split
@@ -270,19 +276,75 @@ def iter_articles(
     """
     seen: dict[str, str] = {}
     for path in paths:
-        for item in _articles_from(path, max_chars):
-            if not isinstance(item, CorpusError):
-                article, where = item
-                if article.id not in seen:
-                    seen[article.id] = where
-                    yield article
-                    continue
-                item = CorpusError(f"{where}: duplicate id {article.id!r} (first at {seen[article.id]})")
+        for item in first_of_each_id(_articles_from(path, max_chars), seen):
+            if isinstance(item, Article):
+                yield item
+                continue
             if on_problem is None:
                 if isinstance(item, NotRead):
                     continue
                 raise item
             on_problem(str(item))
+
+
+def first_of_each_id(items: Iterable[Located | CorpusError], seen: dict[str, str]) -> Iterator[Article | CorpusError]:
+    """Articles whose id is new to ``seen`` (id → where first read, updated), and a problem in
+    place of every later article with the same id; problems pass through."""
+    for item in items:
+        if isinstance(item, CorpusError):
+            yield item
+            continue
+        article, where = item
+        if article.id in seen:
+            yield CorpusError(f"{where}: duplicate id {article.id!r} (first at {seen[article.id]})")
+            continue
+        seen[article.id] = where
+        yield article
+
+
+def articles_in_bytes(data: bytes, name: str, txt_id: str, max_chars: int = MAX_CHARS) -> Iterator[Located | CorpusError]:
+    """Articles of one file already read into memory (from any filesystem), by its suffix: JSONL
+    and Parquet (columns ``id`` and ``text``) hold many, a .txt file is one, with id ``txt_id``."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix == ".jsonl":
+        yield from _jsonl_articles(io.BytesIO(data), name, max_chars)
+    elif suffix == PARQUET_SUFFIX:
+        yield from _parquet_articles(data, name, max_chars)
+    else:
+        try:
+            yield _article(txt_id, decode_text(data, name), name, max_chars), name
+        except CorpusError as err:
+            yield err
+
+
+PARQUET_SUFFIX = ".parquet"
+
+
+def _parquet_articles(data: bytes, name: str, max_chars: int) -> Iterator[Located | CorpusError]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as err:
+        yield CorpusError(f"{name}: not Parquet ({str(err).splitlines()[0][:120]})")
+        return
+    missing = [c for c in ("id", "text") if c not in parquet.schema_arrow.names]
+    if missing:
+        yield CorpusError(f"{name}: no {' or '.join(repr(c) for c in missing)} column (expected 'id' and 'text')")
+        return
+    row = 0
+    for batch in parquet.iter_batches(batch_size=1024, columns=["id", "text"]):
+        for id_, text in zip(batch.column("id").to_pylist(), batch.column("text").to_pylist()):
+            row += 1
+            where = f"{name}:row {row}"
+            if id_ is None or not isinstance(text, str):
+                yield CorpusError(f"{where}: expected an 'id' and a string 'text'")
+                continue
+            try:
+                yield _article(str(id_), text, where, max_chars), where
+            except CorpusError as err:
+                yield err
 
 
 def read_articles(path: Path) -> list[Article]:

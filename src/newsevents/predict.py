@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from newsevents import atomic
-from newsevents.classifier import EventClassifier, predict_articles, run_settings, summarize
+from newsevents.classifier import (EventClassifier, predict_articles, predict_segmented, run_settings, sentences_of,
+                                   summarize)
 from newsevents.corpus import iter_articles
 from newsevents.outputs import done_documents, format_rows, write_summary
 
 logger = logging.getLogger(__name__)
-__all__ = ["predict_articles", "run", "run_settings", "summarize", "summary_line"]
+__all__ = ["predict_articles", "predict_segmented", "run", "run_settings", "sentences_of", "summarize",
+           "summary_line"]
 
 def _progress(total_hint: int | None, quiet: bool) -> Any:
     from tqdm import tqdm
@@ -142,7 +144,7 @@ def _run(inputs: Sequence[str], model_dir: Path, output: Path | None, fmt: str, 
     problems: Counter[str] = Counter()
 
     def report(message: str) -> None:
-        problems[message.split(": ", 1)[-1].split(" (")[0]] += 1
+        problems[problem_kind(message)] += 1
         print(f"newsevents: skipped {message}", file=sys.stderr)
 
     skipping = set(skip)
@@ -181,9 +183,17 @@ def _run(inputs: Sequence[str], model_dir: Path, output: Path | None, fmt: str, 
     return counts
 
 
-def summary_line(counts: dict[str, Any]) -> str:
-    """The one line ``newsevents predict`` ends with on stderr."""
+def problem_kind(message: str) -> str:
+    """What the summary counts a problem as: its message without the place and the detail."""
+    return message.split(": ", 1)[-1].split(" (")[0]
+
+
+def summary_line(counts: dict[str, Any], resumed: str = "resumed") -> str:
+    """The one line ``newsevents predict`` (and ``predict-dataset``, whose ``resumed`` counts
+    input files) ends with on stderr."""
     problems = ", ".join(f"{n} {why}" for why, n in counts["problems"].items())
+    rate = counts["sentences"] / counts["seconds"] if counts["seconds"] else 0.0
     return (f"newsevents: {counts['documents']} documents, {counts['sentences']} sentences in {counts['seconds']}s"
-            + (f"; {counts['resumed']} resumed" if counts["resumed"] else "")
+            f" ({rate:.0f} sentences/s)"
+            + (f"; {counts['resumed']} {resumed}" if counts["resumed"] else "")
             + (f"; skipped {counts['skipped']} ({problems})" if counts["skipped"] else ""))
