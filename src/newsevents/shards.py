@@ -30,6 +30,7 @@ _TEMP = ".tmp-"
 class Manifest:
     """What a rerun must match to continue a folder."""
 
+    schema_version: str
     model: str
     backend: str
     thresholds: dict[str, float]
@@ -44,7 +45,8 @@ def row_schema():  # noqa: ANN201 (pyarrow.Schema, imported lazily)
     per_type = pa.struct([(t, pa.float64()) for t in EVENT_TYPES])
     return pa.schema([
         ("doc_id", pa.string()), ("sentence_id", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
-        ("text", pa.string()), ("events", pa.list_(pa.string())), ("scores", per_type), ("model", pa.string()),
+        ("text", pa.string()), ("events", pa.list_(pa.string())), ("scores", per_type),
+        ("schema_version", pa.string()), ("model", pa.string()),
         ("backend", pa.string()), ("thresholds", per_type),
     ])
 
