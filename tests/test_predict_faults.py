@@ -202,8 +202,11 @@ def test_same_name_in_two_folders_is_two_articles_and_skipped_files_are_named(ti
 
 def test_ctrl_c_prints_one_line_keeps_the_partial_and_exits_130(tiny_model_dir, tmp_path):
     out = tmp_path / "o.jsonl"
+    # Ctrl-C as in a terminal: a runner started in the background (`cmd &`) ignores SIGINT, and an
+    # ignored signal is inherited, so the child gets the default disposition back.
     proc = subprocess.Popen([sys.executable, "-m", "newsevents.cli", "predict", "-", "--model", str(tiny_model_dir),
-                             "--output", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--output", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     proc.stdin.write(json.dumps({"id": "d0", "text": GOOD}) + "\n")
     proc.stdin.flush()  # stdin stays open: the run waits for more documents
     partial = tmp_path / "o.jsonl.partial"
