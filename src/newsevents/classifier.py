@@ -58,10 +58,11 @@ def resolve(directory: Path, backend: str = "auto") -> tuple[Path, str]:
         return directory, backend if backend != "auto" else "onnx"
     sibling = onnx_sibling(directory)
     if (sibling / ONNX_FILE).is_file():
-        if _version(sibling) is not None and _version(sibling) == _version(directory):
+        exported, current = _version(sibling), _version(directory)
+        if exported is not None and exported == current:
             return sibling, "onnx"
-        stale = (f"{sibling}: an export of model version {_version(sibling)}, not of {directory}'s "
-                 f"{_version(directory)}; re-run `newsevents export-onnx`")
+        stale = (f"{sibling}: an export of model version {exported}, not of {directory}'s "
+                 f"{current}; re-run `newsevents export-onnx`")
         if backend == "onnx":
             raise ModelError(stale)
         logger.warning("%s; using the torch model", stale)
