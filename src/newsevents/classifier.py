@@ -10,7 +10,6 @@ rows documented in docs/predict-row.schema.json and docs/summary-row.schema.json
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import numpy as np
 
 from newsevents.corpus import segment
 from newsevents.inference import ONNX_FILE, Backend, load_backend
-from newsevents.model import META_FILE, ModelError
+from newsevents.model import ModelError, peek_version
 from newsevents.outputs import SCHEMA_VERSION
 from newsevents.paths import MODEL_DIR
 from newsevents.schema import EVENT_TYPES, Article, Sentence
@@ -36,8 +35,8 @@ ONNX_SUFFIX = "-onnx"  # the export stage's folder: models/event-classifier-onnx
 
 def _version(directory: Path) -> str | None:
     try:
-        return str(json.loads((directory / META_FILE).read_text(encoding="utf-8")).get("version", "unversioned"))
-    except (OSError, ValueError, AttributeError):
+        return peek_version(directory)
+    except (OSError, ValueError):
         return None
 
 

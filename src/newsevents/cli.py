@@ -205,16 +205,14 @@ main commands:
 
 def version_text(model_dir: Path = P.MODEL_DIR) -> str:
     """The package version and the default model's (from its folder's newsevents.json)."""
-    import json
-
     from newsevents import __version__
-    from newsevents.model import META_FILE
+    from newsevents.model import peek_version
 
     try:
-        model = str(json.loads((model_dir / META_FILE).read_text(encoding="utf-8")).get("version", "unversioned"))
+        model = peek_version(model_dir)
     except FileNotFoundError:
         model = "not trained"
-    except (OSError, ValueError, AttributeError) as err:
+    except (OSError, ValueError) as err:
         model = f"unreadable ({type(err).__name__})"
     return f"newsevents {__version__}\nmodel {model_dir}: {model}"
 

@@ -8,7 +8,8 @@ Every caller (evaluation, ``newsevents predict``, pre-annotation, benchmarks) go
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from newsevents.schema import EVENT_TYPES
 MAX_LENGTH = 128  # tokens; news sentences average ~35, so this truncates only run-ons
 ONNX_FILE = "model.onnx"
 BACKENDS = ("torch", "onnx")
+PREFETCH = True  # tokenise the next batch while ONNX Runtime runs this one (bench/predict.py measures it)
 
 
 class Backend(Protocol):
@@ -44,6 +46,21 @@ def batched(texts: Sequence[str], batch_size: int, forward: Callable[[list[str]]
     for idx in length_sorted_batches(texts, batch_size):
         out[idx] = forward([texts[i] for i in idx])
     return out
+
+
+def one_ahead(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    """``fn(item)`` for each item, the next one computed in a second thread while the caller works
+    on the current one. Pays when both sides release the GIL (tokenizers' ``encode_batch`` and
+    ONNX Runtime's ``run`` do)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for item in items:
+            future = pool.submit(fn, item)
+            if pending is not None:
+                yield pending.result()
+            pending = future
+        if pending is not None:
+            yield pending.result()
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -110,10 +127,11 @@ class OnnxBackend:
 
     name = "onnx"
 
-    def __init__(self, directory: Path, batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(self, directory: Path, batch_size: int = 32, threads: int | None = None,
+                 prefetch: bool = PREFETCH) -> None:
         import onnxruntime as ort
 
-        from newsevents.model import ModelError, check_folder, read_meta
+        from newsevents.model import ModelError, check_folder, meta_version, read_meta
 
         meta = read_meta(directory)
         onnx_file = directory / ONNX_FILE
@@ -129,19 +147,26 @@ class OnnxBackend:
             raise ModelError(f"{onnx_file}: cannot load ({str(err).splitlines()[0]})") from None
         self.tokenizer = fast_tokenizer(directory)
         self.thresholds = {t: float(meta["thresholds"][t]) for t in EVENT_TYPES}
-        self.version = str(meta.get("version", "unversioned"))
+        self.version = meta_version(meta)
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.batch_size = batch_size
+        self.prefetch = prefetch
+
+    def encode(self, batch: list[str]) -> dict[str, np.ndarray]:
+        """The session's input arrays for one batch."""
+        encoded = self.tokenizer.encode_batch(batch)
+        arrays = {"input_ids": [e.ids for e in encoded], "attention_mask": [e.attention_mask for e in encoded],
+                  "token_type_ids": [e.type_ids for e in encoded]}
+        return {k: np.array(v, dtype=np.int64) for k, v in arrays.items() if k in self.inputs}
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        def forward(batch: list[str]) -> np.ndarray:
-            encoded = self.tokenizer.encode_batch(batch)
-            arrays = {"input_ids": [e.ids for e in encoded], "attention_mask": [e.attention_mask for e in encoded],
-                      "token_type_ids": [e.type_ids for e in encoded]}
-            feed = {k: np.array(v, dtype=np.int64) for k, v in arrays.items() if k in self.inputs}
-            return sigmoid(self.session.run(None, feed)[0])
-
-        return batched(texts, self.batch_size, forward)
+        out = np.zeros((len(texts), len(EVENT_TYPES)), dtype=np.float32)
+        order = list(length_sorted_batches(texts, self.batch_size))
+        batches = ([texts[i] for i in idx] for idx in order)
+        feeds = one_ahead(self.encode, batches) if self.prefetch else map(self.encode, batches)
+        for idx, feed in zip(order, feeds):
+            out[idx] = sigmoid(self.session.run(None, feed)[0])
+        return out
 
 
 def load_backend(directory: Path, backend: str = "torch", batch_size: int = 32, threads: int | None = None) -> Backend:

@@ -65,6 +65,20 @@ def new_classifier(base: str) -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def meta_version(meta: Mapping[str, Any]) -> str:
+    """The model version a ``newsevents.json`` names (a folder from before versions: "unversioned")."""
+    return str(meta.get("version", "unversioned"))
+
+
+def peek_version(directory: Path) -> str:
+    """The version of the model folder, from its ``newsevents.json`` alone (no checks, no weights):
+    for ``--version`` and for matching an export to its model. OSError or ValueError when unreadable."""
+    meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+    if not isinstance(meta, dict):
+        raise ValueError(f"{directory / META_FILE}: not a JSON object")
+    return meta_version(meta)
+
+
 @dataclass
 class Classifier:
     model: Any
@@ -75,7 +89,7 @@ class Classifier:
 
     @property
     def version(self) -> str:
-        return str(self.meta.get("version", "unversioned"))
+        return meta_version(self.meta)
 
 
 def write_meta(directory: Path, meta: Mapping[str, Any], thresholds: Mapping[str, float]) -> None:

@@ -5,10 +5,11 @@ little, so the stage measures label agreement with the torch model on every real
 sentence and fails when it is below ``export.min_agreement``: a fast model that says other
 things than the evaluated one is not shipped.
 
-The recipe: ``torch.onnx.export``, ONNX Runtime's pre-processing (shape inference, constant
-folding), then every weight MatMul of the encoder layers becomes ``MatMulNBits`` with int8
-weights in blocks of 128 input rows and, at ``accuracy_level`` 4, int8 activations quantised
-per row and block. ``quantize_dynamic`` (one activation scale per batch tensor, so one outlier
+The recipe: ``torch.onnx.export`` of the model with eager attention (the pattern ONNX Runtime's
+transformer optimizer recognises), that optimizer's fusions (embeddings + LayerNorm, attention,
+residual + LayerNorm, bias + GELU), then every remaining weight MatMul of the encoder layers
+becomes ``MatMulNBits`` with int8 weights in blocks of 128 input rows and, at ``accuracy_level``
+4, int8 activations quantised per row and block. ``quantize_dynamic`` (one activation scale per batch tensor, so one outlier
 token coarsens every other sentence in the batch) changed the labels of 18 of 1,654 sentences
 of the pipeline's model, most of them held-out text; this recipe changes 1. The heads, the
 embeddings and the attention-score MatMuls stay fp32: they are tiny or have no weight.
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 BITS = 8
 BLOCK_SIZE = 128  # 32 is ~1.5x more accurate and ~15% slower; 256 is no faster than 128
 ACCURACY_LEVEL = 4  # int8 activations per block (fast path); 0 = fp32 activations (slower, closer)
+FUSE_ATTENTION = True  # see bench/onnx_recipes.py
 
 # Roles of the weight-bearing nodes of a BERT-like encoder, from the module paths the TorchScript
 # exporter puts in node names (``/bert/encoder/layer.3/intermediate/dense/MatMul``).  The same
@@ -72,19 +74,30 @@ def keep_fp32(layer: int | None, role: str | None) -> bool:
     return layer is None or role not in ("qkv", "attn_out", "ffn_in", "ffn_out")
 
 
-def _pre_process(src: Path, out: Path) -> None:
-    """ONNX shape inference plus ONNX Runtime's basic optimisations (constant folding, ...).
+def optimize(src: Path, config: Any, fuse_attention: bool = FUSE_ATTENTION) -> tuple[Any, dict[str, int]]:
+    """ONNX Runtime's transformer fusions for the base model's architecture, and what they fused.
 
-    Symbolic shape inference is skipped: it gives up on transformers' attention-mask code (and,
-    failing, leaves a temporary copy of the weights in the working directory); MatMulNBits needs
-    no shapes.
+    ``opt_level=0`` runs the Python fusions only: the saved graph stays portable across CPUs
+    (ONNX Runtime applies its own hardware-specific optimisations when a session loads it). An
+    architecture the optimizer does not know is left unfused, not refused.
     """
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    import onnx
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import MODEL_TYPES, optimize_model
 
-    quant_pre_process(str(src), str(out), skip_symbolic_shape=True)
+    model_type = getattr(config, "model_type", "")
+    if model_type not in MODEL_TYPES:
+        logger.warning("%s: ONNX Runtime has no fusions for model type %r; exporting it unfused", src, model_type)
+        return onnx.load(str(src)), {}
+    options = FusionOptions(model_type)
+    options.enable_attention = fuse_attention
+    optimized = optimize_model(str(src), model_type=model_type, num_heads=config.num_attention_heads,
+                               hidden_size=config.hidden_size, opt_level=0, optimization_options=options)
+    fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
+    return optimized.model, fused
 
 
-def _matmul_nbits(model, block_size: int = BLOCK_SIZE, accuracy_level: int = ACCURACY_LEVEL,
+def quantize_matmuls(model, block_size: int = BLOCK_SIZE, accuracy_level: int = ACCURACY_LEVEL,
                   bits: int = BITS) -> list[str]:
     """Replace the constant-weight MatMuls not kept fp32 by ``keep_fp32`` with MatMulNBits, in place.
 
@@ -137,6 +150,16 @@ def _matmul_nbits(model, block_size: int = BLOCK_SIZE, accuracy_level: int = ACC
     return replaced
 
 
+def recipe(quantize: bool, fused: Mapping[str, int]) -> str:
+    """The export recipe in one line, for newsevents.json and the model card."""
+    fusions = ", ".join(f"{op} ×{n}" for op, n in sorted(fused.items())) or "none"
+    if not quantize:
+        return f"fp32; fused: {fusions}"
+    fp32_parts = "heads, embeddings and fused attention" if fused.get("Attention") else "heads and embeddings"
+    return (f"MatMulNBits int{BITS} weights, block {BLOCK_SIZE}, accuracy_level {ACCURACY_LEVEL}; "
+            f"{fp32_parts} fp32; fused: {fusions}")
+
+
 class AgreementError(ValueError):
     """The exported model's labels differ from the torch model's on too many sentences."""
 
@@ -165,48 +188,56 @@ def is_export(directory: Path) -> bool:
     return (directory / ONNX_FILE).is_file() and isinstance(meta, dict) and "onnx" in meta
 
 
+def export_fp32(classifier: Any, path: Path, eager: bool = True) -> None:
+    """The torch model as an fp32 ONNX graph with dynamic batch and length.
+
+    Eager attention traces to the pattern ONNX Runtime's optimizer fuses; SDPA (transformers'
+    default) does not, and the two give the same scores.
+    """
+    import torch
+
+    sample = classifier.tokenizer(["An example sentence.", "Another one, a bit longer."],
+                                  padding=True, return_tensors="pt")
+    names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
+    model = classifier.model.eval()
+    if eager:
+        model.set_attn_implementation("eager")
+    model.config.return_dict = False  # tuple outputs trace cleanly
+    try:
+        with torch.inference_mode():
+            torch.onnx.export(
+                model, tuple(sample[k] for k in names), str(path), input_names=names,
+                output_names=["logits"], opset_version=17, dynamo=False,
+                dynamic_axes={**{k: {0: "batch", 1: "tokens"} for k in names}, "logits": {0: "batch"}},
+            )
+    finally:
+        model.config.return_dict = True
+
+
 def export(model_dir: Path, out_dir: Path, quantize: bool = True) -> Path:
     """Write ``out_dir`` with model.onnx, the tokenizer, the model's config and newsevents.json."""
     import onnx
-    import torch
 
     check_output(model_dir, out_dir)
     classifier = load_classifier(model_dir)
     tmp = atomic.new_dir_beside(out_dir)
     try:
-        sample = classifier.tokenizer(["An example sentence.", "Another one, a bit longer."],
-                                      padding=True, return_tensors="pt")
-        names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
         fp32 = tmp / "model-fp32.onnx"
-        model = classifier.model.eval()
-        model.config.return_dict = False  # tuple outputs trace cleanly
-        with torch.inference_mode():
-            torch.onnx.export(
-                model, tuple(sample[k] for k in names), str(fp32), input_names=names,
-                output_names=["logits"], opset_version=17, dynamo=False,
-                dynamic_axes={**{k: {0: "batch", 1: "tokens"} for k in names}, "logits": {0: "batch"}},
-            )
-        model.config.return_dict = True
+        export_fp32(classifier, fp32)
+        graph, fused = optimize(fp32, classifier.model.config)
         replaced: list[str] = []
         if quantize:
-            pre = tmp / "model-pre.onnx"
-            _pre_process(fp32, pre)
-            graph = onnx.load(str(pre))
-            replaced = _matmul_nbits(graph)
+            replaced = quantize_matmuls(graph)
             if not replaced:
                 raise RuntimeError(f"{model_dir}: no encoder MatMul recognised; nothing was quantised")
-            onnx.checker.check_model(graph)
-            onnx.save(graph, str(tmp / ONNX_FILE))
-            fp32.unlink()
-            pre.unlink()
-        else:
-            fp32.rename(tmp / ONNX_FILE)
+        onnx.checker.check_model(graph)
+        onnx.save(graph, str(tmp / ONNX_FILE))
+        fp32.unlink()
         classifier.tokenizer.save_pretrained(tmp)
         classifier.model.config.save_pretrained(tmp)  # vocabulary size and labels, checked on load
         meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
-        meta["onnx"] = {"quantized": quantize, "quantized_matmuls": len(replaced),
-                        "recipe": f"MatMulNBits int{BITS} weights, block {BLOCK_SIZE}, accuracy_level {ACCURACY_LEVEL}; "
-                                  "heads and embeddings fp32" if quantize else "fp32"}
+        meta["onnx"] = {"quantized": quantize, "quantized_matmuls": len(replaced), "fused": fused,
+                        "recipe": recipe(quantize, fused)}
         write_meta(tmp, meta, classifier.thresholds)
         if (model_dir / "README.md").is_file():
             shutil.copy(model_dir / "README.md", tmp / "README.md")
