@@ -64,7 +64,13 @@ def test_hard_negative_false_event_rate_counts_traps_without_gold_events():
         return ScoredRecord(f"heldout:h{i}", HELD_OUT, "heldout", "heldout", "t", tuple(gold), {}, th, tuple(pred))
 
     records = [rec(1, [], ["sanction"]), rec(2, [], []), rec(3, ["visit"], ["visit"]), rec(4, [], ["strike"])]
-    report = heldout_report(records, frozenset({"heldout:h1", "heldout:h2", "heldout:h3"}))
-    # h3 has a gold event (not a negative); h4 is not a trap: 1 of the 2 trap negatives fires.
+    traps = {"heldout:h1": "sanction", "heldout:h2": "visit", "heldout:h3": "visit"}
+    report = heldout_report(records, traps)
+    # h3 has a gold event (not a negative); h4 is not a trap: 1 of the 2 trap negatives fires,
+    # the sanction trap, with its own type.
+    per_family = report["hard_negatives"].pop("per_family")
     assert report["hard_negatives"] == {"n": 2, "false_event": 1, "false_event_rate": 0.5}
+    assert per_family == {
+        "sanction": {"n": 1, "false_event": 1, "false_event_rate": 1.0, "own_type": 1, "own_type_rate": 1.0},
+        "visit": {"n": 1, "false_event": 0, "false_event_rate": 0.0, "own_type": 0, "own_type_rate": 0.0}}
     assert report["per_type"]["sanction"]["fp"] == 1 and report["n"] == 4

@@ -7,7 +7,7 @@ out-of-fold predictions, the baselines' are computed here on the very same folds
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ class Evaluation:
 
 def evaluate(examples: Sequence[Example], model_records: Sequence[ScoredRecord], seed: int,
              base_model: str, model_heldout: Sequence[ScoredRecord] = (),
-             hard_negatives: frozenset[str] = frozenset()) -> Evaluation:
+             hard_negatives: Mapping[str, str] | None = None) -> Evaluation:
     """Score the baselines on the model's folds and on the held-out source, and report every system
     pooled, per fold, per source, and held out."""
     if {r.id for r in model_records} != {ex.id for ex in examples if ex.in_cv}:
@@ -52,7 +52,7 @@ def evaluate(examples: Sequence[Example], model_records: Sequence[ScoredRecord],
     for name, scored in systems.items():
         reports[name] = {"label": baselines.SYSTEM_LABELS[name], **system_report(scored.cv)}
         if scored.heldout:
-            reports[name]["heldout"] = heldout_report(scored.heldout, hard_negatives)
+            reports[name]["heldout"] = heldout_report(scored.heldout, hard_negatives or {})
     report = {
         "event_types": list(EVENT_TYPES),
         "n_sentences": len(model_records),
@@ -76,9 +76,9 @@ def evaluate(examples: Sequence[Example], model_records: Sequence[ScoredRecord],
 HARD_NEGATIVE_FAMILIES = frozenset({"visit", "treaty", "strike", "sentence", "sanction"})
 
 
-def read_hard_negatives(families: Path) -> frozenset[str]:
-    """Ids of the held-out sentences collected as a type's trap (``{"id", "family"}`` per line)."""
-    return frozenset(r["id"] for r in read_jsonl(families) if r["family"] in HARD_NEGATIVE_FAMILIES)
+def read_hard_negatives(families: Path) -> dict[str, str]:
+    """Id → type of the held-out sentences collected as a type's trap (``{"id", "family"}`` per line)."""
+    return {r["id"]: r["family"] for r in read_jsonl(families) if r["family"] in HARD_NEGATIVE_FAMILIES}
 
 
 def main(examples: Path, cv_predictions: Path, heldout_predictions: Path, families: Path, report: Path,
@@ -87,7 +87,7 @@ def main(examples: Path, cv_predictions: Path, heldout_predictions: Path, famili
     rows = read_records(examples, Example.from_json)
     records = read_records(cv_predictions, ScoredRecord.from_json)
     heldout = read_records(heldout_predictions, ScoredRecord.from_json)
-    hard = frozenset(f"heldout:{i}" for i in read_hard_negatives(families))
+    hard = {f"heldout:{i}": family for i, family in read_hard_negatives(families).items()}
     result = evaluate(rows, records, params.base.seed, params.train.base_model, heldout, hard)
     atomic.write_json(report, result.report)
     atomic.write_json(metrics, result.metrics)

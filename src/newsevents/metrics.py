@@ -7,7 +7,7 @@ scores the model and every baseline, pooled, per fold and per source.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -141,25 +141,35 @@ def errors(records: Sequence[ScoredRecord]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda e: (-e["margin"], e["id"]))
 
 
-def heldout_report(records: Sequence[ScoredRecord], hard_negatives: frozenset[str]) -> dict[str, Any]:
+def heldout_report(records: Sequence[ScoredRecord], hard_negatives: Mapping[str, str]) -> dict[str, Any]:
     """A held-out source's metrics, and how often its hard negatives get a false event.
 
-    ``hard_negatives`` are the ids of sentences collected as traps (trigger words of an event that
-    did not happen); those whose gold has no event count towards the false-event rate.
+    ``hard_negatives`` maps the ids of sentences collected as traps (trigger words of an event that
+    did not happen) to the type each is a trap for; those whose gold has no event count towards
+    the false-event rate, overall and per family (with how often the family's own type fires,
+    which is what the counterfactual pairs of that family are meant to stop).
     """
     report = classification_metrics(_matrix(records, "labels"), _matrix(records, "predicted"))
     hard = [r for r in records if r.id in hard_negatives and not r.labels]
     fired = [r for r in hard if r.predicted]
     report["hard_negatives"] = {"n": len(hard), "false_event": len(fired),
                                 "false_event_rate": len(fired) / len(hard) if hard else 0.0}
+    per_family = {}
+    for family in sorted({hard_negatives[r.id] for r in hard}):
+        members = [r for r in hard if hard_negatives[r.id] == family]
+        any_event = sum(bool(r.predicted) for r in members)
+        own = sum(family in r.predicted for r in members)
+        per_family[family] = {"n": len(members), "false_event": any_event, "false_event_rate": any_event / len(members),
+                              "own_type": own, "own_type_rate": own / len(members)}
+    report["hard_negatives"]["per_family"] = per_family
     return report
 
 
 def headline(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The numbers DVC tracks (``dvc metrics show/diff``, ``dvc exp show``): for every system,
     pooled over all real sentences of the folds (the headline: ``<system>.pooled.macro_f1``), per
-    source, and on the held-out source (with precision per type and the hard-negative false-event
-    rate)."""
+    source, and on the held-out source (with precision per type, the hard-negative false-event
+    rate, and per trap family the share that fires the family's own type)."""
 
     def compact(m: dict[str, Any]) -> dict[str, Any]:
         return {"n": m["n"], "macro_f1": m["macro"]["f1"], "micro_f1": m["micro"]["f1"],
@@ -171,7 +181,9 @@ def headline(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if "heldout" in rep:
             held = rep["heldout"]
             entry["heldout"] = {**compact(held), "precision": {t: held["per_type"][t]["precision"] for t in EVENT_TYPES},
-                                "hard_negative_false_event_rate": held["hard_negatives"]["false_event_rate"]}
+                                "hard_negative_false_event_rate": held["hard_negatives"]["false_event_rate"],
+                                "hard_negative_own_type_rate": {f: v["own_type_rate"] for f, v in
+                                                                held["hard_negatives"]["per_family"].items()}}
         if name == "model":
             entry["pooled"].update(
                 macro_precision=rep["macro"]["precision"], macro_recall=rep["macro"]["recall"],
