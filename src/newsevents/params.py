@@ -26,7 +26,7 @@ class BaseParams:
 @dataclass(frozen=True)
 class PrepareParams:
     n_folds: int = 3  # story-grouped folds over the real sentences; 3 keeps `dvc repro` under 20 minutes
-    authored: tuple[str, ...] = ("authored",)  # exports under labels/authored/ to train on (file stems)
+    authored: tuple[str, ...] = ("authored", "pairs")  # exports under labels/authored/ to train on (file stems)
 
 
 @dataclass(frozen=True)
