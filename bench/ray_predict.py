@@ -10,6 +10,7 @@ from its start to its last row, so Ray's cluster start and model loading are cou
                than it has, so segmenting tasks run beside the scoring threads
 
     .venv/bin/python bench/ray_predict.py [--onnx models/event-classifier-onnx] [--sentences 100000]
+                                          [--paths single,fit,oversub]
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def main() -> None:
     parser.add_argument("--onnx", type=Path, default=ROOT / "models" / "event-classifier-onnx")
     parser.add_argument("--sentences", type=int, default=100_000)
     parser.add_argument("--files", type=int, default=40, help="input files (the unit of Ray's work)")
+    parser.add_argument("--paths", default="single,fit,oversub",
+                        help="comma-separated subset of single, fit, oversub (single is always run: the ratios need it)")
     args = parser.parse_args()
+    wanted = {"single", *args.paths.split(",")}
     cores = os.cpu_count() or 1
     print(f"load before: {os.getloadavg()[0]:.2f} (1-min average, {cores} cores)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +85,7 @@ def main() -> None:
         runs.append((f"ray oversub: 1 actor x {cores} threads, {cores + 1} CPUs", 1,
                      ["predict-dataset", *inputs, *model, "--quiet", "--output", f"{tmp}/oversub",
                       "--actors", "1", "--threads", str(cores), "--num-cpus", str(cores + 1)]))
+        runs = [run for run, key in zip(runs, ("single", "fit", "oversub")) if key in wanted]
         results = []
         for name, actors, cmd in runs:
             sentences, seconds, wall = timed_run(cmd)
