@@ -15,6 +15,7 @@ Agreement: labels against the torch model on every real sentence (training/examp
 from __future__ import annotations
 
 import argparse
+import copy
 import shutil
 import sys
 import tempfile
@@ -32,18 +33,21 @@ def build(model: Path, onnx_dir: Path, out: Path) -> dict[str, Path]:
     from newsevents.model import load_classifier
     from newsevents.onnx_export import export_fp32, optimize, quantize_matmuls
 
+    classifier = load_classifier(model)
+    config = classifier.model.config
     sdpa, eager = out / "sdpa.onnx", out / "eager.onnx"
-    export_fp32(load_classifier(model), sdpa, eager=False)
-    export_fp32(load_classifier(model), eager, eager=True)
-    graphs = {}
+    export_fp32(classifier, sdpa, eager=False)  # before eager: export_fp32 switches the model to eager
+    export_fp32(classifier, eager, eager=True)
     quant_pre_process(str(sdpa), str(out / "pre.onnx"), skip_symbolic_shape=True)
-    graphs["unfused int8"] = onnx.load(str(out / "pre.onnx"))
-    quantize_matmuls(graphs["unfused int8"])
-    graphs["fused, attention kept"] = optimize(eager, load_classifier(model).model.config, fuse_attention=False)[0]
-    quantize_matmuls(graphs["fused, attention kept"])
-    graphs["fused (the export's)"] = optimize(eager, load_classifier(model).model.config, fuse_attention=True)[0]
-    quantize_matmuls(graphs["fused (the export's)"])
-    graphs["fused fp32"] = optimize(eager, load_classifier(model).model.config, fuse_attention=True)[0]
+    fused_fp32 = optimize(eager, config, fuse_attention=True)[0]
+    graphs = {
+        "unfused int8": onnx.load(str(out / "pre.onnx")),
+        "fused, attention kept": optimize(eager, config, fuse_attention=False)[0],
+        "fused (the export's)": copy.deepcopy(fused_fp32),
+    }
+    for graph in graphs.values():
+        quantize_matmuls(graph)  # in place
+    graphs["fused fp32"] = fused_fp32
     folders = {}
     for i, (name, graph) in enumerate(graphs.items()):
         folder = out / f"v{i}"
