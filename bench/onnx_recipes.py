@@ -66,7 +66,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
-    from newsevents.inference import OnnxBackend, load_backend
+    from newsevents.backends import load_backend
+    from newsevents.onnx_backend import OnnxBackend
     from newsevents.onnx_export import agreement
 
     base = seed_sentences()

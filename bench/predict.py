@@ -42,7 +42,7 @@ def speed(model: Path, onnx: Path | None, n: int, threads: int) -> list[tuple[st
     import torch
     from transformers import pipeline
 
-    from newsevents.inference import load_backend
+    from newsevents.backends import load_backend
 
     torch.set_num_threads(threads)
     base = seed_sentences()
@@ -87,7 +87,7 @@ def real_sentences() -> list[str]:
 
 
 def label_agreement(model: Path, onnx: Path) -> dict:
-    from newsevents.inference import load_backend
+    from newsevents.backends import load_backend
     from newsevents.onnx_export import agreement
 
     texts = real_sentences()

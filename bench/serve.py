@@ -50,7 +50,7 @@ def main() -> None:
 
     import httpx
 
-    from newsevents.inference import load_backend
+    from newsevents.backends import load_backend
     from newsevents.labelstudio.answers import model_answers
 
     texts = seed_sentences()

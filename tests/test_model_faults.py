@@ -11,7 +11,7 @@ import pytest
 from newsevents import atomic, onnx_export
 from newsevents.datacard import check_pair
 from newsevents.dataset import prepare, write_training
-from newsevents.inference import load_backend
+from newsevents.backends import load_backend
 from newsevents.jsonl import JsonlError
 from newsevents.labelstudio.export import ExportError, parse_export
 from newsevents.model import ModelError

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from newsevents.inference import load_backend
+from newsevents.backends import load_backend
 from newsevents.schema import EVENT_TYPES
 
 from conftest import TINY_ROWS

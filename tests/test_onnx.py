@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from newsevents import onnx_export
-from newsevents.inference import load_backend
+from newsevents.backends import load_backend
 from newsevents.model import ModelError
 from newsevents.params import ExportParams, Params
 from newsevents.thresholds import apply_thresholds
@@ -79,7 +79,7 @@ def test_which_matmuls_are_quantised_is_decided_by_role_not_by_node_id(onnx_dir)
 
 
 def test_tokenising_ahead_gives_the_same_scores_in_the_same_order(onnx_dir):
-    from newsevents.inference import OnnxBackend, one_ahead
+    from newsevents.onnx_backend import OnnxBackend, one_ahead
 
     assert list(one_ahead(lambda x: x * x, iter(range(7)))) == [x * x for x in range(7)]
     assert list(one_ahead(str, [])) == []

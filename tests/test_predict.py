@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsevents import predict
-from newsevents.inference import load_backend
+from newsevents.backends import load_backend
 from newsevents.predict import predict_articles, summarize
 from newsevents.schema import Article
 

@@ -121,7 +121,7 @@ def test_a_lone_surrogate_skips_its_document_and_no_other(tiny_model_dir, tmp_pa
 
 
 def test_a_text_the_backend_cannot_score_skips_that_document_only(tiny_model_dir, tmp_path):
-    from newsevents.inference import load_backend
+    from newsevents.backends import load_backend
     from newsevents.schema import Article
 
     backend = load_backend(tiny_model_dir)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from newsevents.inference import load_backend
+from newsevents.backends import load_backend
 from newsevents.labelstudio.answers import model_answers
 from newsevents.labelstudio.tasks import prediction
 from newsevents.serve import ServedModel, create_app

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from newsevents.inference import load_backend
+from newsevents.backends import load_backend
 from newsevents.labelstudio import client as ls
 from newsevents.labelstudio.answers import model_answers
 

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from newsevents.corpus import segment
-from newsevents.inference import ONNX_FILE, Backend, load_backend
+from newsevents.backends import load_backend
+from newsevents.inference import Backend
+from newsevents.onnx_backend import ONNX_FILE
 from newsevents.model import ModelError, peek_version
 from newsevents.outputs import SCHEMA_VERSION
 from newsevents.paths import MODEL_DIR

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from newsevents import atomic
-from newsevents.inference import ONNX_FILE, load_backend
+from newsevents.backends import load_backend
+from newsevents.onnx_backend import ONNX_FILE
 from newsevents.jsonl import read_jsonl
 from newsevents.model import META_FILE, load_classifier, write_meta
 from newsevents.params import Params
