@@ -8,7 +8,7 @@ this module, so a change to the ONNX path does not rerun training.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,11 +36,19 @@ def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[lis
         yield order[start : start + batch_size]
 
 
-def batched(texts: Sequence[str], batch_size: int, forward: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-    """``forward`` over length-sorted batches; per-type probabilities in input order."""
+def batched(
+    texts: Sequence[str], batch_size: int, forward: Callable[[Any], np.ndarray],
+    prepare: Callable[[Iterable[list[str]]], Iterable[Any]] | None = None,
+) -> np.ndarray:
+    """``forward`` over length-sorted batches; per-type probabilities in input order.
+
+    ``prepare`` maps the stream of text batches to what ``forward`` takes (the ONNX backend
+    tokenises one batch ahead with it)."""
     out = np.zeros((len(texts), len(EVENT_TYPES)), dtype=np.float32)
-    for idx in length_sorted_batches(texts, batch_size):
-        out[idx] = forward([texts[i] for i in idx])
+    order = list(length_sorted_batches(texts, batch_size))
+    batches = ([texts[i] for i in idx] for idx in order)
+    for idx, item in zip(order, prepare(batches) if prepare else batches):
+        out[idx] = forward(item)
     return out
 
 

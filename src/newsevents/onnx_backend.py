@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from newsevents.inference import MAX_LENGTH, length_sorted_batches, sigmoid
+from newsevents.inference import MAX_LENGTH, batched, sigmoid
 from newsevents.schema import EVENT_TYPES
 
 ONNX_FILE = "model.onnx"
@@ -95,10 +95,9 @@ class OnnxBackend:
         return {k: np.array(v, dtype=np.int64) for k, v in arrays.items() if k in self.inputs}
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), len(EVENT_TYPES)), dtype=np.float32)
-        order = list(length_sorted_batches(texts, self.batch_size))
-        batches = ([texts[i] for i in idx] for idx in order)
-        feeds = one_ahead(self.encode, batches) if self.prefetch else map(self.encode, batches)
-        for idx, feed in zip(order, feeds):
-            out[idx] = sigmoid(self.session.run(None, feed)[0])
-        return out
+        def run(feed: dict[str, np.ndarray]) -> np.ndarray:
+            return sigmoid(self.session.run(None, feed)[0])
+
+        if self.prefetch:
+            return batched(texts, self.batch_size, run, lambda batches: one_ahead(self.encode, batches))
+        return batched(texts, self.batch_size, lambda batch: run(self.encode(batch)))
