@@ -74,6 +74,9 @@ class OnnxBackend:
             raise ModelError(f"{directory}: no {ONNX_FILE} (create it with `newsevents export-onnx`)")
         check_folder(directory, "onnx")
         options = ort.SessionOptions()
+        # A memory pattern is planned and kept per input shape, and every batch length is a new
+        # shape: over 20k sentences peak RSS 305 MB with it, 245 MB without, at the same speed.
+        options.enable_mem_pattern = False
         if threads:
             options.intra_op_num_threads = threads
         try:
