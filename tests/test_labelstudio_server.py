@@ -183,6 +183,25 @@ def test_review_queue_marks_tasks_and_adds_a_tab(labelstudio_server):
         ("000_8c045d6ba132c515:3", "gold lacks treaty but the model gives it 0.97")]
 
 
+def test_ls_review_marks_doubtful_labels_in_the_pool_project_too(labelstudio_server, tmp_path):
+    env = env_with(labelstudio_server)
+    rows = [{"id": "p1", "text": "The two sides agreed to share information.", "page": "https://example.org/p", "doc": "d1"},
+            {"id": "p2", "text": "Troops shelled the town overnight.", "page": "https://example.org/p", "doc": "d1"}]
+    src = tmp_path / "pool.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pushed = newsevents("ls", "push", str(src), "--source", "pool", "--project", "pool-review", env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    issues = tmp_path / "issues.jsonl"
+    issues.write_text(json.dumps({"id": "pool:p1", "source": "pool", "rank": 1,
+                                  "reason": "gold lacks treaty but the model gives it 0.98"}) + "\n", encoding="utf-8")
+    marked = newsevents("ls", "review", "--issues", str(issues), "--pool-project", "pool-review", env=env)
+    assert marked.returncode == 0, marked.stderr
+    client = ls.connect(labelstudio_server["LABEL_STUDIO_URL"], labelstudio_server["LABEL_STUDIO_API_KEY"])
+    project = next(p for p in client.projects.list(title="pool-review") if p.title == "pool-review")
+    tasks = [t for t in client.tasks.list(project=project.id, page_size=100, fields="all") if "review_rank" in t.data]
+    assert [(t.data["sentence_id"], t.data["review_rank"]) for t in tasks] == [("pool:p1", 1)]
+
+
 def test_blind_source_two_annotators_and_an_adjudication_round_trip(labelstudio_server, tmp_path):
     """Held-out rows are pushed without pre-annotations; two annotators answer under their own
     accounts; an adjudicator's ground-truth answer settles their disagreement."""

@@ -110,7 +110,8 @@ def _review(args: argparse.Namespace) -> None:
 def _ls_review(args: argparse.Namespace) -> None:
     from newsevents import annotate
 
-    annotate.push_review(args.issues, {"seed": args.seed_project, "newswire": args.newswire_project})
+    annotate.push_review(args.issues, {"seed": args.seed_project, "newswire": args.newswire_project,
+                                       "pool": args.pool_project})
 
 
 def _ls_connect(args: argparse.Namespace) -> None:
@@ -304,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     _path(lr, "--issues", P.LABEL_ISSUES, "the review stage's ranked issues")
     lr.add_argument("--seed-project", default=DEFAULT_PROJECT)
     lr.add_argument("--newswire-project", default="newswire")
+    lr.add_argument("--pool-project", default="pool")
     lr.set_defaults(func=_ls_review)
 
     prep = sub.add_parser("prepare", help="validate exports and write the examples (with folds) and a data card")
