@@ -1,6 +1,7 @@
 """Throughput and memory of `newsevents predict` against a plain transformers pipeline.
 
-Speed, in one process on the same inputs (the seed sentences repeated to --sentences):
+Speed, in one process on the same inputs (the seed sentences repeated to --sentences), the median
+of --rounds interleaved rounds:
   - plain:  pipeline("text-classification") over the same model folder, default settings
   - torch:  newsevents.predict (length-sorted batches, torch.inference_mode)
   - onnx:   newsevents.predict with the ONNX Runtime int8 backend (the export stage's models/event-classifier-onnx)
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +40,9 @@ def timed(fn, texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - start)
 
 
-def speed(model: Path, onnx: Path | None, n: int, threads: int) -> list[tuple[str, float]]:
+def speed(model: Path, onnx: Path | None, n: int, threads: int, rounds: int) -> list[tuple[str, list[float]]]:
+    """Sentences/s of each path in ``rounds`` interleaved rounds (plain, torch, onnx, plain, …), so a
+    machine that speeds up or slows down during the run moves every path alike."""
     import torch
     from transformers import pipeline
 
@@ -54,7 +58,11 @@ def speed(model: Path, onnx: Path | None, n: int, threads: int) -> list[tuple[st
         runs.append(("newsevents onnx int8", load_backend(onnx, "onnx", batch_size=32, threads=threads).scores))
     for _, fn in runs:
         fn(texts[:64])  # warm-up: first-call allocations and lazy initialisation
-    return [(name, timed(fn, texts)) for name, fn in runs]
+    rates: dict[str, list[float]] = {name: [] for name, _ in runs}
+    for _ in range(rounds):
+        for name, fn in runs:
+            rates[name].append(timed(fn, texts))
+    return list(rates.items())
 
 
 def peak_rss_mb(model: Path, backend: str, n: int) -> float:
@@ -119,18 +127,22 @@ def main() -> None:
     parser.add_argument("--onnx", type=Path, default=ROOT / "models" / "event-classifier-onnx")
     parser.add_argument("--sentences", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds; the median is reported")
     args = parser.parse_args()
     onnx = args.onnx if (args.onnx / "model.onnx").exists() else None
     if onnx is None:
         print(f"(no {args.onnx}/model.onnx: run `make repro` (its export stage) to include the ONNX backend)")
 
-    results = speed(args.model, onnx, args.sentences, args.threads)
-    plain = results[0][1]
-    print(f"\nThroughput on {args.sentences} seed sentences, {args.threads} threads")
-    print(f"{'path':<24}{'sentences/s':>12}{'vs plain':>10}{'target':>10}")
+    results = speed(args.model, onnx, args.sentences, args.threads, args.rounds)
+    plain = statistics.median(results[0][1])
+    print(f"\nThroughput on {args.sentences} seed sentences, {args.threads} threads, "
+          f"median of {args.rounds} interleaved rounds (range in brackets)")
+    print(f"{'path':<24}{'sentences/s':>12}{'range':>16}{'vs plain':>10}{'target':>10}")
     targets = {"newsevents torch": ">= 3x", "newsevents onnx int8": ">= 8x"}
-    for name, rate in results:
-        print(f"{name:<24}{rate:>12.1f}{rate / plain:>9.1f}x{targets.get(name, ''):>10}")
+    for name, rates in results:
+        rate = statistics.median(rates)
+        spread = f"({min(rates):.1f}-{max(rates):.1f})"
+        print(f"{name:<24}{rate:>12.1f}{spread:>16}{rate / plain:>9.1f}x{targets.get(name, ''):>10}")
 
     if onnx is not None:
         a = label_agreement(args.model, onnx)
