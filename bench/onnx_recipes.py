@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from predict import ROOT, real_sentences, seed_sentences, timed  # noqa: E402
+from predict import ROOT, real_sentences, seed_sentences, timed
 
 
 def build(model: Path, onnx_dir: Path, out: Path) -> dict[str, Path]:
