@@ -11,7 +11,6 @@ out-of-fold score, as the train stage does; it is printed for the record, never 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -21,6 +20,7 @@ import numpy as np
 import yaml
 
 from newsevents.evaluate import read_hard_negatives
+from newsevents.jsonl import read_records
 from newsevents.metrics import heldout_report, system_report
 from newsevents.paths import CV_PREDICTIONS, HELDOUT_FAMILIES, HELDOUT_PREDICTIONS
 from newsevents.schema import EVENT_TYPES, ScoredRecord, label_matrix, score_matrix
@@ -45,8 +45,7 @@ def cached_records(ref: str, path: Path) -> dict[str, ScoredRecord]:
     lock = yaml.safe_load(git("show", f"{ref}:dvc.lock"))
     md5 = next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == path.as_posix())
     cache = ROOT / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-    rows = (ScoredRecord.from_json(json.loads(line)) for line in cache.read_text(encoding="utf-8").splitlines())
-    return {r.id: r for r in rows}
+    return {r.id: r for r in read_records(cache, ScoredRecord.from_json)}
 
 
 def mean_scores(runs: list[dict[str, ScoredRecord]]) -> list[ScoredRecord]:
