@@ -117,7 +117,10 @@ def test_setfit_recipe_scores_every_type_and_saves_its_folder(tiny_base, tmp_pat
     from conftest import TINY_ROWS, tiny_params
 
     params = replace(tiny_params(tiny_base), method="setfit", setfit_steps=2)
-    scorer = fit_scorer(TINY_ROWS, params, seed=1)
+    scorer = fit_scorer(TINY_ROWS, params, seed=1, live_dir=tmp_path / "live")
+    # the train stage's declared outputs: DVCLive's loss plot and metrics, as the default recipe's
+    assert (tmp_path / "live" / "plots" / "metrics").is_dir()
+    assert "embedding_loss" in json.loads((tmp_path / "live" / "metrics.json").read_text())
     scores = scorer.scores([r.text for r in TINY_ROWS])
     assert scores.shape == (len(TINY_ROWS), 5) and ((scores >= 0) & (scores <= 1)).all()
     assert scorer.scores([]).shape == (0, 5)

@@ -46,12 +46,16 @@ class SetFitScorer:
         atomic.replace_dir(tmp, directory)
 
 
-def fit_setfit(rows: Sequence[Example], params: TrainParams, base_model: str, seed: int) -> SetFitScorer:
+def fit_setfit(rows: Sequence[Example], params: TrainParams, base_model: str, seed: int,
+               live_dir: Path | None = None) -> SetFitScorer:
     """SetFit on ``rows``: ``params.setfit_steps`` steps of contrastive body tuning (batches of
-    ``params.batch_size`` pairs, CosineSimilarityLoss), then the heads."""
+    ``params.batch_size`` pairs, CosineSimilarityLoss), then the heads. With ``live_dir`` the
+    body's loss is logged by DVCLive, as the default recipe's is (the train stage's outputs)."""
     import torch
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
+
+    from newsevents.train import live_callback
 
     torch.set_num_threads(params.threads)
     model = SetFitModel.from_pretrained(base_model, multi_target_strategy="one-vs-rest")
@@ -62,8 +66,12 @@ def fit_setfit(rows: Sequence[Example], params: TrainParams, base_model: str, se
         max_steps=params.setfit_steps, body_learning_rate=params.setfit_learning_rate,
         warmup_proportion=params.warmup_ratio, max_length=params.max_length, seed=seed,
         save_strategy="no", report_to="none", show_progress_bar=False,
+        logging_steps=max(1, params.setfit_steps // 25),  # 25 points on the loss curve
     )
     data = Dataset.from_dict({"text": [r.text for r in rows],
                               "label": label_matrix((r.labels for r in rows), dtype=np.int64).tolist()})
-    Trainer(model=model, args=args, train_dataset=data).train()
+    callbacks = [live_callback(live_dir)] if live_dir is not None else []
+    Trainer(model=model, args=args, train_dataset=data, callbacks=callbacks).train()
+    if callbacks:
+        callbacks[0].live.end()
     return SetFitScorer(model)

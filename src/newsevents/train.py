@@ -14,6 +14,7 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 #: Trainer log keys that change between identical runs: wall-clock speeds and FLO counts.
 _WALL_CLOCK = re.compile(r"runtime|per_second|flos")
+#: Argument values DVCLive can write as params (SetFit's arguments also carry its loss class and
+#: enums, which transformers' own ``to_dict`` turns into their values).
+_PLAIN = (str, int, float, bool, type(None), list, tuple, dict)
 #: Decimals kept in the committed DVCLive logs: float noise between machines stays below them.
 LOG_DECIMALS = 4
 
@@ -49,7 +53,9 @@ def live_callback(live_dir: Path) -> Any:
             self._initialized = True
             if state.is_world_process_zero:
                 scratch = str(args.output_dir)
-                self.live.log_params({k: v for k, v in args.to_dict().items() if not str(v).startswith(scratch)})
+                plain = {k: v.value if isinstance(v, Enum) else v for k, v in args.to_dict().items()}
+                self.live.log_params({k: v for k, v in plain.items()
+                                      if isinstance(v, _PLAIN) and not str(v).startswith(scratch)})
 
         def on_log(self, args: Any, state: Any, control: Any, model: Any = None, logs: Any = None, **kw: Any) -> None:
             logs = {k: round(v, LOG_DECIMALS) if isinstance(v, float) else v
@@ -157,7 +163,7 @@ def fit_scorer(rows: Sequence[Example], params: TrainParams, seed: int, live_dir
     if params.method == "setfit":
         from newsevents.setfit_recipe import fit_setfit
 
-        return fit_setfit(rows, params, resolve_base_model(params.base_model), seed)
+        return fit_setfit(rows, params, resolve_base_model(params.base_model), seed, live_dir)
     return FineTuned(*fit(rows, params, seed, live_dir, eval_rows))
 
 
