@@ -61,8 +61,7 @@ def main(names: list[str]) -> None:
     thresholds = tune_thresholds(label_matrix(r.labels for r in cv), score_matrix(r.scores for r in cv))
     held = [with_thresholds(r, thresholds) for r in mean_scores([cached_records(r, HELDOUT_PREDICTIONS) for r in refs])]
     pooled = system_report(cv, with_curves=False)
-    hard = {f"heldout:{i}": f for i, f in read_hard_negatives(ROOT / HELDOUT_FAMILIES).items()}
-    heldout = heldout_report(held, hard)
+    heldout = heldout_report(held, read_hard_negatives(ROOT / HELDOUT_FAMILIES))
     print(f"ensemble of {', '.join(names)}")
     print(f"  pooled macro-F1 {pooled['macro']['f1']:.3f}; "
           + ", ".join(f"{s} {m['macro']['f1']:.3f}" for s, m in pooled["per_source"].items()))

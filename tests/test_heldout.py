@@ -74,3 +74,14 @@ def test_hard_negative_false_event_rate_counts_traps_without_gold_events():
         "sanction": {"n": 1, "false_event": 1, "false_event_rate": 1.0, "own_type": 1, "own_type_rate": 1.0},
         "visit": {"n": 1, "false_event": 0, "false_event_rate": 0.0, "own_type": 0, "own_type_rate": 0.0}}
     assert report["per_type"]["sanction"]["fp"] == 1 and report["n"] == 4
+
+
+def test_hard_negative_families_name_held_out_examples():
+    """The families file's ids join with the held-out predictions' example ids; a family that is
+    not a type (plain, positive) is no trap."""
+    from newsevents.evaluate import read_hard_negatives
+
+    traps = read_hard_negatives(ROOT / "seeds" / "heldout" / "families.jsonl")
+    held = {r["id"] for r in read_jsonl(ROOT / "training" / "examples.jsonl") if r["source"] == "heldout"}
+    assert len(traps) >= 200 and set(traps) <= held
+    assert set(traps.values()) == {"visit", "treaty", "strike", "sentence", "sanction"}

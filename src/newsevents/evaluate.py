@@ -77,8 +77,9 @@ HARD_NEGATIVE_FAMILIES = frozenset({"visit", "treaty", "strike", "sentence", "sa
 
 
 def read_hard_negatives(families: Path) -> dict[str, str]:
-    """Id → type of the held-out sentences collected as a type's trap (``{"id", "family"}`` per line)."""
-    return {r["id"]: r["family"] for r in read_jsonl(families) if r["family"] in HARD_NEGATIVE_FAMILIES}
+    """Example id (``heldout:<id>``, as the held-out predictions name them) → type, for the held-out
+    sentences collected as a type's trap (``{"id", "family"}`` per line of ``families``)."""
+    return {f"heldout:{r['id']}": r["family"] for r in read_jsonl(families) if r["family"] in HARD_NEGATIVE_FAMILIES}
 
 
 def main(examples: Path, cv_predictions: Path, heldout_predictions: Path, families: Path, report: Path,
@@ -87,8 +88,7 @@ def main(examples: Path, cv_predictions: Path, heldout_predictions: Path, famili
     rows = read_records(examples, Example.from_json)
     records = read_records(cv_predictions, ScoredRecord.from_json)
     heldout = read_records(heldout_predictions, ScoredRecord.from_json)
-    hard = {f"heldout:{i}": family for i, family in read_hard_negatives(families).items()}
-    result = evaluate(rows, records, params.base.seed, params.train.base_model, heldout, hard)
+    result = evaluate(rows, records, params.base.seed, params.train.base_model, heldout, read_hard_negatives(families))
     atomic.write_json(report, result.report)
     atomic.write_json(metrics, result.metrics)
     atomic.write_jsonl(errors_out, result.errors)
