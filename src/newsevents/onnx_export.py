@@ -13,8 +13,11 @@ becomes ``MatMulNBits`` with int8 weights in blocks of 128 input rows and, at ``
 batch tensor, so one outlier token coarsens every other sentence in the batch) changed the
 labels of 18 of 1,654 sentences of the pipeline's model, most of them held-out text; MatMulNBits
 changed 1. The heads, the embeddings and the fused attention (its query, key and value
-projections included) stay fp32. ``bench/onnx_recipes.py`` measures each step's speed and
-agreement.
+projections included) stay fp32. ONNX Runtime's int8 GEMM (``quantize_dynamic``: MatMulInteger and
+QAttention) runs 1.6x faster, but its activation scale is shared by the whole batch, so a
+sentence's labels depend on which sentences it is batched with (18 of 3,808 change between
+batches of 32 and 1; MatMulNBits, per row: none). ``bench/onnx_recipes.py`` measures each
+variant's speed, agreement and batch dependence.
 """
 
 from __future__ import annotations
@@ -77,7 +80,8 @@ def keep_fp32(layer: int | None, role: str | None) -> bool:
     return layer is None or role not in ("qkv", "attn_out", "ffn_in", "ffn_out")
 
 
-def optimize(src: Path, config: Any, fuse_attention: bool = FUSE_ATTENTION) -> tuple[Any, dict[str, int]]:
+def optimize(src: Path, config: Any, fuse_attention: bool = FUSE_ATTENTION,
+             multi_head: bool = False) -> tuple[Any, dict[str, int]]:
     """ONNX Runtime's transformer fusions for the base model's architecture, and what they fused.
 
     ``opt_level=0`` runs the Python fusions only: the saved graph stays portable across CPUs
@@ -94,6 +98,7 @@ def optimize(src: Path, config: Any, fuse_attention: bool = FUSE_ATTENTION) -> t
         return onnx.load(str(src)), {}
     options = FusionOptions(model_type)
     options.enable_attention = fuse_attention
+    options.use_multi_head_attention = multi_head  # Q/K/V MatMuls stay outside, so they can be int8
     optimized = optimize_model(str(src), model_type=model_type, num_heads=config.num_attention_heads,
                                hidden_size=config.hidden_size, opt_level=0, optimization_options=options)
     fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
