@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from newsevents import atomic
+from newsevents.live import live_callback
 from newsevents.params import TrainParams
 from newsevents.schema import EVENT_TYPES, Example, label_matrix
 
@@ -54,8 +55,6 @@ def fit_setfit(rows: Sequence[Example], params: TrainParams, base_model: str, se
     import torch
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
-
-    from newsevents.train import live_callback
 
     torch.set_num_threads(params.threads)
     model = SetFitModel.from_pretrained(base_model, multi_target_strategy="one-vs-rest")

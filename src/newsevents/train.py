@@ -10,11 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from newsevents import __version__, atomic, model_card
 from newsevents.datacard import check_pair
 from newsevents.inference import predict_scores
 from newsevents.jsonl import read_records
+from newsevents.live import live_callback
 from newsevents.metrics import headline, rounded, system_report
 from newsevents.model import new_classifier, resolve_base_model, save_classifier
 from newsevents.params import Params, TrainParams
@@ -31,39 +30,6 @@ from newsevents.schema import Example, ScoredRecord, label_matrix, score_matrix
 from newsevents.thresholds import tune_thresholds, with_nested_thresholds, with_thresholds
 
 logger = logging.getLogger(__name__)
-
-#: Trainer log keys that change between identical runs: wall-clock speeds and FLO counts.
-_WALL_CLOCK = re.compile(r"runtime|per_second|flos")
-#: Argument values DVCLive can write as params (SetFit's arguments also carry its loss class and
-#: enums, which transformers' own ``to_dict`` turns into their values).
-_PLAIN = (str, int, float, bool, type(None), list, tuple, dict)
-#: Decimals kept in the committed DVCLive logs: float noise between machines stays below them.
-LOG_DECIMALS = 4
-
-
-def live_callback(live_dir: Path) -> Any:
-    """A DVCLive callback for the Trainer that leaves out what differs between identical runs
-    (the temporary output folder, speeds, FLOs) and rounds the rest, so rerunning an unchanged
-    pipeline gives no git diff in the committed logs."""
-    from dvclive import Live
-    from transformers.integrations import DVCLiveCallback
-
-    class ReproducibleLive(DVCLiveCallback):
-        def setup(self, args: Any, state: Any, model: Any) -> None:
-            self._initialized = True
-            if state.is_world_process_zero:
-                scratch = str(args.output_dir)
-                plain = {k: v.value if isinstance(v, Enum) else v for k, v in args.to_dict().items()}
-                self.live.log_params({k: v for k, v in plain.items()
-                                      if isinstance(v, _PLAIN) and not str(v).startswith(scratch)})
-
-        def on_log(self, args: Any, state: Any, control: Any, model: Any = None, logs: Any = None, **kw: Any) -> None:
-            logs = {k: round(v, LOG_DECIMALS) if isinstance(v, float) else v
-                    for k, v in (logs or {}).items() if not _WALL_CLOCK.search(k)}
-            super().on_log(args, state, control, model=model, logs=logs, **kw)
-
-    return ReproducibleLive(live=Live(str(live_dir), dvcyaml=None, save_dvc_exp=False))
-
 
 def pos_weights(y: np.ndarray, how: str) -> np.ndarray:
     """Weight of a positive per type: sqrt(negatives/positives) softens rare-type imbalance."""
