@@ -6,8 +6,16 @@ in one process on the same inputs (the seed sentences repeated to --sentences):
   - fused, attention kept:   optimizer fusions except attention, all 36 encoder MatMuls int8
   - fused (the export's):    optimizer fusions including attention (Q/K/V fp32 inside it), 18 MatMuls int8
   - fused fp32:              the optimizer's fusions, no quantisation
+  - fused MHA, int8 Q/K/V:   MultiHeadAttention instead of Attention, so its Q/K/V MatMuls stay outside
+                             and are int8 like the other 24 (MatMulNBits)
+  - fused, int8 Q/K/V:       the export's, and the fused attention as QAttention (int8 Q/K/V weights,
+                             one dynamic int8 scale per batch for its input)
+  - fused, all dynamic int8: quantize_dynamic on every encoder MatMul and attention (MatMulInteger,
+                             int8 weights per channel, one activation scale per batch tensor)
 then the export's recipe with and without tokenising the next batch ahead (``PREFETCH``).
-Agreement: labels against the torch model on every real sentence (training/examples.jsonl).
+Agreement: labels against the torch model on every real sentence (training/examples.jsonl). By
+batch: how many of those labels change when each sentence runs alone; a recipe whose activation
+scale is shared by the batch gives a sentence other labels depending on its neighbours.
 
     .venv/bin/python bench/onnx_recipes.py [--model models/event-classifier] [--sentences 3000]
 """
@@ -23,6 +31,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from predict import ROOT, real_sentences, seed_sentences, timed
+
+
+def dynamic_int8(graph, out: Path, op_types: list[str]):
+    """``quantize_dynamic`` of ``op_types`` in a fused graph, the heads kept fp32."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from newsevents.onnx_export import keep_fp32, node_role
+
+    src, dst = out / "dyn-in.onnx", out / "dyn-out.onnx"
+    graph = copy.deepcopy(graph)
+    if not any(o.domain == "com.microsoft" for o in graph.opset_import):  # for shape inference
+        graph.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    onnx.save(graph, str(src))
+    quantize_dynamic(str(src), str(dst), op_types_to_quantize=op_types, per_channel=True,
+                     weight_type=QuantType.QInt8,
+                     nodes_to_exclude=[n.name for n in graph.graph.node
+                                       if n.op_type == "MatMul" and keep_fp32(*node_role(n.name))],
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fused ops lack shapes
+    return onnx.load(str(dst))
 
 
 def build(model: Path, onnx_dir: Path, out: Path) -> dict[str, Path]:
@@ -47,6 +75,11 @@ def build(model: Path, onnx_dir: Path, out: Path) -> dict[str, Path]:
     }
     for graph in graphs.values():
         quantize_matmuls(graph)  # in place
+    graphs["fused MHA, int8 Q/K/V"] = optimize(eager, config, multi_head=True)[0]
+    quantize_matmuls(graphs["fused MHA, int8 Q/K/V"])
+    graphs["fused, int8 Q/K/V"] = dynamic_int8(fused_fp32, out, ["Attention"])
+    quantize_matmuls(graphs["fused, int8 Q/K/V"])
+    graphs["fused, all dynamic int8"] = dynamic_int8(fused_fp32, out, ["Attention", "MatMul"])
     graphs["fused fp32"] = fused_fp32
     folders = {}
     for i, (name, graph) in enumerate(graphs.items()):
@@ -82,15 +115,20 @@ def main() -> None:
                      OnnxBackend(folders["fused (the export's)"], threads=args.threads, prefetch=True)))
         for _, backend in runs:
             backend.scores(texts[:64])  # warm-up
-        print(f"\nONNX recipes on {args.sentences} seed sentences, {args.threads} threads; "
-              f"agreement with torch on {len(real)} real sentences")
-        print(f"{'variant':<34}{'sentences/s':>12}{'vs unfused':>11}{'agreement':>11}{'differ':>8}")
+        print(f"\nONNX recipes on {args.sentences} seed sentences, {args.threads} threads; agreement with "
+              f"torch on {len(real)} real sentences; by batch: labels that change when the same sentences "
+              f"run one at a time instead of in batches of {runs[0][1].batch_size}")
+        print(f"{'variant':<34}{'sentences/s':>12}{'vs unfused':>11}{'agreement':>11}{'differ':>8}{'by batch':>10}")
         first = None
         for name, backend in runs:
             rate = timed(backend.scores, texts)
             first = first or rate
-            a = agreement(ref_scores, backend.scores(real), reference.thresholds)
-            print(f"{name:<34}{rate:>12.1f}{rate / first:>10.2f}x{100 * a['agreement']:>10.2f}%{a['differing']:>8}")
+            scores = backend.scores(real)
+            a = agreement(ref_scores, scores, reference.thresholds)
+            backend.batch_size = 1
+            by_batch = agreement(scores, backend.scores(real), reference.thresholds)["differing"]
+            print(f"{name:<34}{rate:>12.1f}{rate / first:>10.2f}x{100 * a['agreement']:>10.2f}%{a['differing']:>8}"
+                  f"{by_batch:>10}")
 
 
 if __name__ == "__main__":
