@@ -15,7 +15,7 @@ labels of 18 of 1,654 sentences of the pipeline's model, most of them held-out t
 changed 1. The heads, the embeddings and the fused attention (its query, key and value
 projections included) stay fp32. ONNX Runtime's int8 GEMM (``quantize_dynamic``: MatMulInteger and
 QAttention) runs 1.6x faster, but its activation scale is shared by the whole batch, so a
-sentence's labels depend on which sentences it is batched with (18 of 3,808 change between
+sentence's labels depend on which sentences it is batched with (15 of 3,808 change between
 batches of 32 and 1; MatMulNBits, per row: none). ``bench/onnx_recipes.py`` measures each
 variant's speed, agreement and batch dependence.
 """
