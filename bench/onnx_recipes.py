@@ -7,7 +7,7 @@ in one process on the same inputs (the seed sentences repeated to --sentences):
   - fused (the export's):    optimizer fusions including attention (Q/K/V fp32 inside it), 18 MatMuls int8
   - fused fp32:              the optimizer's fusions, no quantisation
   - fused MHA, int8 Q/K/V:   MultiHeadAttention instead of Attention, so its Q/K/V MatMuls stay outside
-                             and are int8 like the other 24 (MatMulNBits)
+                             and are int8 like the other 18 (MatMulNBits): 36 in all
   - fused, int8 Q/K/V:       the export's, and the fused attention as QAttention (int8 Q/K/V weights,
                              one dynamic int8 scale per batch for its input)
   - fused, all dynamic int8: quantize_dynamic on every encoder MatMul and attention (MatMulInteger,
