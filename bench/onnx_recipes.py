@@ -12,7 +12,8 @@ in one process on the same inputs (the seed sentences repeated to --sentences):
                              one dynamic int8 scale per batch for its input)
   - fused, all dynamic int8: quantize_dynamic on every encoder MatMul and attention (MatMulInteger,
                              int8 weights per channel, one activation scale per batch tensor)
-then the export's recipe with and without tokenising the next batch ahead (``PREFETCH``).
+then the export's recipe with and without tokenising the next batch ahead (``PREFETCH``), and all
+dynamic int8 run one sentence per call (its activation scale is then the sentence's own).
 Agreement: labels against the torch model on every real sentence (training/examples.jsonl). By
 batch: how many of those labels change when each sentence runs alone; a recipe whose activation
 scale is shared by the batch gives a sentence other labels depending on its neighbours.
@@ -113,6 +114,8 @@ def main() -> None:
         runs = [(name, OnnxBackend(folder, threads=args.threads, prefetch=False)) for name, folder in folders.items()]
         runs.append(("fused (the export's) + prefetch",
                      OnnxBackend(folders["fused (the export's)"], threads=args.threads, prefetch=True)))
+        runs.append(("all dynamic int8, batches of 1",  # one activation scale per sentence
+                     OnnxBackend(folders["fused, all dynamic int8"], threads=args.threads, batch_size=1)))
         for _, backend in runs:
             backend.scores(texts[:64])  # warm-up
         print(f"\nONNX recipes on {args.sentences} seed sentences, {args.threads} threads; agreement with "
